@@ -1,0 +1,68 @@
+//! One file per subcommand; each turns parsed arguments into calls on the library and sorts
+//! failures into the user's (exit 1) and the machine's (exit 2).
+
+mod generate;
+mod partition;
+mod sql;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::output::render_error;
+
+/// A failed command: what went wrong, whose fault it was, and what to try next.
+pub struct Failure {
+    pub user_error: bool,
+    pub error: anyhow::Error,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn user(error: impl Into<anyhow::Error>) -> Self {
+        Failure { user_error: true, error: error.into(), hint: None }
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Failure { user_error: false, error: error.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when the user's input was wrong.
+pub const EXIT_USER: u8 = 1;
+/// Exit code for I/O and internal failures.
+pub const EXIT_INTERNAL: u8 = 2;
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn execute(cli: Cli) -> ExitCode {
+    let quiet = cli.quiet;
+    let result = match cli.command {
+        Command::Partition(args) => partition::run(args, quiet),
+        Command::Sql(args) => sql::run(args, quiet),
+        Command::Generate(args) => generate::run(args, quiet),
+    };
+    match result {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(failure) if is_broken_pipe(&failure.error) => ExitCode::from(EXIT_OK),
+        Err(failure) => {
+            let error: &(dyn std::error::Error + 'static) = failure.error.as_ref();
+            eprint!("{}", render_error(error, failure.hint.as_deref()));
+            ExitCode::from(if failure.user_error { EXIT_USER } else { EXIT_INTERNAL })
+        }
+    }
+}
+
+/// A reader of our stdout went away (`logq sql … | head`): not a failure.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,205 @@
+//! AWS log formats: raw bytes in, Arrow record batches and rejected lines out.
+//!
+//! This module knows the shape of each AWS log and nothing about files, threads, Parquet or
+//! DataFusion. A format hands out one [`LineDecoder`] per raw file; the decoder is fed that
+//! file's lines in order (headers included, because CloudFront headers change the column
+//! mapping) and accumulates typed rows until the caller asks for a batch.
+//!
+//! Every decoded line ends as exactly one [`LineOutcome`]: a row, a skipped header or blank
+//! line, or a rejection with a reason. Callers count these, so that rows + rejects + skipped
+//! always equals lines read.
+//!
+//! Every table has `event_time` (microseconds, UTC) as its first column; the `dt` partition
+//! column is not stored in the files, it is the Hive path segment the partition job derives
+//! from `event_time`.
+
+mod cloudfront;
+mod columns;
+mod s3_access;
+mod text;
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+pub use cloudfront::CloudFront;
+pub use s3_access::S3Access;
+pub use text::{days_to_date, micros_to_day};
+
+/// Day number (days since 1970-01-01) of a `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    text::parse_iso_date(text.as_bytes())
+}
+
+/// Name of the Hive partition column every table has.
+pub const PARTITION_COLUMN: &str = "dt";
+/// Name of the event time column every table has.
+pub const EVENT_TIME_COLUMN: &str = "event_time";
+/// Name of the column that keeps fields a parser does not know, as a map from the field's
+/// name (or `field_<n>` for an unnamed trailing value at 1-based position n) to its raw text.
+pub const EXTRA_FIELDS_COLUMN: &str = "extra_fields";
+
+/// A log format logq can read.
+pub trait LogFormat: Send + Sync {
+    /// The warehouse table this format is written to.
+    fn table(&self) -> &'static str;
+    /// The Arrow schema of the rows the decoders produce (without the `dt` partition column).
+    fn schema(&self) -> SchemaRef;
+    /// A decoder for one raw file. Decoders keep per-file state such as a CloudFront
+    /// `#Fields:` header.
+    fn decoder(&self) -> Box<dyn LineDecoder>;
+}
+
+/// Decodes the lines of one raw file into rows.
+pub trait LineDecoder: Send {
+    /// Decodes one line, given without its line terminator.
+    fn decode(&mut self, line: &[u8]) -> LineOutcome;
+    /// Rows decoded since the last [`LineDecoder::finish_batch`].
+    fn buffered_rows(&self) -> usize;
+    /// Returns the buffered rows as a batch and starts a new one.
+    fn finish_batch(&mut self) -> RecordBatch;
+}
+
+/// What became of one line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineOutcome {
+    /// The line became a row.
+    Row,
+    /// A header, comment or blank line: not data.
+    Skipped,
+    /// The line is not a valid record; nothing was appended.
+    Rejected(Reject),
+}
+
+/// Why a line was rejected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    pub reason: String,
+}
+
+impl Reject {
+    pub(crate) fn new(reason: impl Into<String>) -> Self {
+        Reject { reason: reason.into() }
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// The formats `logq partition --format` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatName {
+    CloudFront,
+    S3Access,
+}
+
+impl FormatName {
+    pub fn format(self) -> Arc<dyn LogFormat> {
+        match self {
+            FormatName::CloudFront => Arc::new(CloudFront),
+            FormatName::S3Access => Arc::new(S3Access),
+        }
+    }
+}
+
+/// The known tables and their schemas, for the catalog.
+pub fn known_tables() -> Vec<Arc<dyn LogFormat>> {
+    vec![FormatName::CloudFront.format(), FormatName::S3Access.format()]
+}
+
+/// The type of `event_time` in every table.
+pub fn event_time_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn extra_fields_type() -> DataType {
+    DataType::Map(
+        Arc::new(Field::new(
+            "entries",
+            DataType::Struct(
+                vec![
+                    Field::new("keys", DataType::Utf8, false),
+                    Field::new("values", DataType::Utf8, true),
+                ]
+                .into(),
+            ),
+            false,
+        )),
+        false,
+    )
+}
+
+fn schema_of(columns: &[columns::Column]) -> SchemaRef {
+    let mut fields = vec![Field::new(EVENT_TIME_COLUMN, event_time_type(), false)];
+    fields.extend(columns.iter().map(|c| Field::new(c.name, c.kind.data_type(), true)));
+    fields.push(Field::new(EXTRA_FIELDS_COLUMN, extra_fields_type(), true));
+    Arc::new(Schema::new(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn decode_lines(format: &dyn LogFormat, lines: &[Vec<u8>]) {
+        let mut decoder = format.decoder();
+        let mut rows = 0;
+        for line in lines {
+            if decoder.decode(line) == LineOutcome::Row {
+                rows += 1;
+            }
+        }
+        assert_eq!(decoder.buffered_rows(), rows);
+        let batch = decoder.finish_batch();
+        assert_eq!(batch.num_rows(), rows);
+        assert_eq!(batch.schema(), format.schema());
+    }
+
+    /// Lines that look like each format, with bytes flipped, cut or inserted.
+    fn near_miss_line() -> impl Strategy<Value = Vec<u8>> {
+        let seeds = prop_oneof![
+            Just(b"2026-11-02\t08:15:02\tFRA56-P3\t5120\t192.0.2.10\tGET\td.cloudfront.net\t/a%20b\t200\t-\tcurl%2520x\t-\t-\tHit\tR1\th\thttps\t310\t0.012".to_vec()),
+            Just(b"#Fields: date time sc-status x-new cs(User-Agent)".to_vec()),
+            Just(br#"owner bkt [02/Nov/2026:13:05:09 +0000] 198.51.100.2 - ID1 REST.GET.OBJECT k%C3%A9 "GET /k HTTP/1.1" 200 - 5 5 3 1 "-" "ua \"q\"" - hid SigV4 c AuthHeader h TLSv1.3 - - eu-west-1"#.to_vec()),
+        ];
+        (seeds, proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 0..6)).prop_map(
+            |(mut line, edits)| {
+                for (at, byte, op) in edits {
+                    let at = at % (line.len() + 1);
+                    match op {
+                        0 => line.insert(at, byte),
+                        1 if at < line.len() => line[at] = byte,
+                        _ => line.truncate(at),
+                    }
+                }
+                line
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_a_parser(
+            lines in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..20)
+        ) {
+            for format in known_tables() {
+                decode_lines(format.as_ref(), &lines);
+            }
+        }
+
+        #[test]
+        fn damaged_realistic_lines_never_panic_a_parser(
+            lines in proptest::collection::vec(near_miss_line(), 0..20)
+        ) {
+            for format in known_tables() {
+                decode_lines(format.as_ref(), &lines);
+            }
+        }
+    }
+}

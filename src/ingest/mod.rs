@@ -1,0 +1,418 @@
+//! The partition job: raw AWS log files in, Hive-partitioned Parquet out.
+//!
+//! A run lists the raw files under a source folder, decodes them on as many worker threads
+//! as there are cores (one file at a time per worker), groups rows by day and writes sorted
+//! Parquet. Everything a run writes goes to a staging folder under `_logq/staging/<run>/`
+//! first and is moved into the warehouse only when every file has been read, so a failed or
+//! `--strict`-refused run leaves the warehouse as it was.
+//!
+//! Counting invariant: every line read is a row, a reject or a skipped header/blank line.
+//! A file that cannot be read to its end (a truncated or corrupt gzip) keeps the rows read
+//! before the damage, its unfinished last line becomes a reject, and the file is named in the
+//! summary.
+
+mod discover;
+mod lines;
+mod rejects;
+mod writer;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::formats::{LineOutcome, LogFormat};
+
+pub use discover::SourceFile;
+pub use rejects::RejectSample;
+
+use lines::{LineReader, open};
+use rejects::RejectSink;
+use writer::PartitionWriter;
+
+/// Rows decoded before they are handed to the day buffers.
+const BATCH_ROWS: usize = 8192;
+/// Reject samples kept for the summary.
+const SAMPLES: usize = 5;
+
+/// Where logq keeps its own state inside a warehouse.
+pub const STATE_DIR: &str = "_logq";
+/// Where rejected lines are kept inside a warehouse.
+pub const REJECTS_DIR: &str = "_rejects";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot list source {path}")]
+    List { path: PathBuf, source: io::Error },
+    #[error("source {0} holds no files")]
+    EmptySource(PathBuf),
+    #[error("cannot write {path}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot write Parquet file {path}")]
+    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
+    #[error("cannot assemble rows")]
+    Arrow(#[source] arrow::error::ArrowError),
+    #[error("{source_file}:{line}: line rejected in --strict mode: {reason}")]
+    Strict { source_file: PathBuf, line: u64, reason: String },
+    #[error("{path}: cannot be read in --strict mode")]
+    StrictUnreadable { path: PathBuf, source: io::Error },
+}
+
+impl IngestError {
+    /// Whether the user's input (rather than the machine) is at fault.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            IngestError::EmptySource(_)
+                | IngestError::Strict { .. }
+                | IngestError::StrictUnreadable { .. }
+        )
+    }
+}
+
+/// What to ingest and how.
+pub struct PartitionJob {
+    pub format: Arc<dyn LogFormat>,
+    pub source: PathBuf,
+    pub warehouse: PathBuf,
+    /// Any reject aborts the run and nothing is written.
+    pub strict: bool,
+    pub threads: usize,
+    /// Bytes of decoded rows buffered across all workers before a day is written out.
+    pub memory_budget: usize,
+    /// Longest line kept whole; longer lines are rejected with their start kept.
+    pub max_line_bytes: usize,
+}
+
+/// Receives progress while a run reads its input.
+pub trait Progress: Sync {
+    fn start(&self, total_bytes: u64, files: usize);
+    /// `read_bytes` of the input have been read so far, by all workers together.
+    fn update(&self, read_bytes: u64);
+    fn finish(&self);
+}
+
+/// A file that could not be read to its end.
+#[derive(Debug, Clone)]
+pub struct DamagedFile {
+    pub path: PathBuf,
+    pub error: String,
+    pub lines_before: u64,
+}
+
+/// What a run did, counted where the work happened.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub table: String,
+    pub files: usize,
+    pub lines: u64,
+    pub rows: u64,
+    pub rejects: u64,
+    /// Header, comment and blank lines.
+    pub skipped: u64,
+    pub bytes_in: u64,
+    pub bytes_decoded: u64,
+    pub bytes_out: u64,
+    pub files_out: usize,
+    pub partitions: Vec<String>,
+    pub damaged: Vec<DamagedFile>,
+    pub samples: Vec<RejectSample>,
+    pub elapsed: Duration,
+}
+
+/// Per-worker counts, added into the summary at the end.
+#[derive(Default)]
+struct Counts {
+    lines: u64,
+    rows: u64,
+    rejects: u64,
+    skipped: u64,
+    bytes_decoded: u64,
+}
+
+struct Shared<'a> {
+    job: &'a PartitionJob,
+    files: Vec<SourceFile>,
+    next: AtomicUsize,
+    abort: AtomicBool,
+    strict_failure: Mutex<Option<IngestError>>,
+    samples: Mutex<Vec<RejectSample>>,
+    damaged: Mutex<Vec<DamagedFile>>,
+    read_bytes: AtomicU64,
+    progress: &'a dyn Progress,
+}
+
+/// Runs a partition job.
+pub fn run(job: &PartitionJob, progress: &dyn Progress) -> Result<RunSummary, IngestError> {
+    let started = Instant::now();
+    let files = discover::list(&job.source)?;
+    if files.is_empty() {
+        return Err(IngestError::EmptySource(job.source.clone()));
+    }
+    let run_id = new_run_id();
+    let staging = job.warehouse.join(STATE_DIR).join("staging").join(&run_id);
+    // TODO(#4): a run killed before its commit leaves its staging folder behind; the nightly
+    // job's recovery should remove or resume it, and a ledger should skip files already in.
+    let total_bytes = files.iter().map(|f| f.size).sum();
+    let threads = job.threads.clamp(1, files.len());
+    progress.start(total_bytes, files.len());
+
+    let shared = Shared {
+        job,
+        files,
+        next: AtomicUsize::new(0),
+        abort: AtomicBool::new(false),
+        strict_failure: Mutex::new(None),
+        samples: Mutex::new(Vec::new()),
+        damaged: Mutex::new(Vec::new()),
+        read_bytes: AtomicU64::new(0),
+        progress,
+    };
+    let results: Vec<Result<Worker, IngestError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|n| {
+                let shared = &shared;
+                let staging = &staging;
+                let run_id = &run_id;
+                scope.spawn(move || Worker::run(n, threads, shared, staging, run_id))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker threads do not panic")).collect()
+    });
+    progress.finish();
+
+    let mut workers = Vec::with_capacity(results.len());
+    let mut failure = shared.strict_failure.into_inner().expect("no worker panicked");
+    for result in results {
+        match result {
+            Ok(worker) => workers.push(worker),
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    if let Some(error) = failure {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+
+    let mut summary = RunSummary {
+        run_id: run_id.clone(),
+        table: job.format.table().to_owned(),
+        files: shared.files.len(),
+        bytes_in: shared.read_bytes.load(Ordering::Relaxed),
+        damaged: shared.damaged.into_inner().expect("no worker panicked"),
+        samples: shared.samples.into_inner().expect("no worker panicked"),
+        ..RunSummary::default()
+    };
+    let mut staged = Vec::new();
+    for worker in workers {
+        summary.lines += worker.counts.lines;
+        summary.rows += worker.counts.rows;
+        summary.rejects += worker.counts.rejects;
+        summary.skipped += worker.counts.skipped;
+        summary.bytes_decoded += worker.counts.bytes_decoded;
+        for file in &worker.writer.written {
+            summary.bytes_out += file.bytes;
+            summary.files_out += 1;
+            if let Some(partition) = file.relative.parent().and_then(Path::file_name) {
+                summary.partitions.push(partition.to_string_lossy().into_owned());
+            }
+            staged.push(file.relative.clone());
+        }
+        if worker.rejects_written {
+            staged.push(worker.rejects.relative.clone());
+        }
+    }
+    summary.partitions.sort();
+    summary.partitions.dedup();
+    summary.damaged.sort_by(|a, b| a.path.cmp(&b.path));
+    commit(&staging, &job.warehouse, &staged)?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Moves a run's staged files into the warehouse.
+///
+/// TODO(#4): the renames are not one atomic step; a crash between them leaves part of a run
+/// visible. The run manifest of the nightly job makes the commit a single rename.
+fn commit(staging: &Path, warehouse: &Path, staged: &[PathBuf]) -> Result<(), IngestError> {
+    for relative in staged {
+        let to = warehouse.join(relative);
+        let err = |source| IngestError::Write { path: to.clone(), source };
+        fs::create_dir_all(to.parent().expect("staged files are in folders")).map_err(err)?;
+        fs::rename(staging.join(relative), &to).map_err(err)?;
+    }
+    fs::remove_dir_all(staging)
+        .map_err(|source| IngestError::Write { path: staging.to_owned(), source })
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    format!(
+        "{}-{:08x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        std::process::id() ^ now.timestamp_subsec_nanos()
+    )
+}
+
+struct Worker {
+    counts: Counts,
+    writer: PartitionWriter,
+    rejects: RejectSink,
+    rejects_written: bool,
+}
+
+impl Worker {
+    fn run(
+        n: usize,
+        threads: usize,
+        shared: &Shared<'_>,
+        staging: &Path,
+        run_id: &str,
+    ) -> Result<Worker, IngestError> {
+        let job = shared.job;
+        let table = job.format.table();
+        let prefix = format!("{run_id}-w{n}");
+        let mut worker = Worker {
+            counts: Counts::default(),
+            writer: PartitionWriter::new(
+                staging,
+                table,
+                job.format.schema(),
+                prefix.clone(),
+                (job.memory_budget / threads).max(1 << 20),
+            ),
+            rejects: RejectSink::new(
+                staging,
+                PathBuf::from(REJECTS_DIR).join(table).join(format!("{prefix}.ndjson")),
+            ),
+            rejects_written: false,
+        };
+        loop {
+            if shared.abort.load(Ordering::Relaxed) {
+                break;
+            }
+            let i = shared.next.fetch_add(1, Ordering::Relaxed);
+            let Some(file) = shared.files.get(i) else {
+                break;
+            };
+            worker.ingest_file(file, shared)?;
+        }
+        if !shared.abort.load(Ordering::Relaxed) {
+            worker.writer.finish()?;
+        }
+        worker.rejects_written = worker.rejects.finish()?;
+        Ok(worker)
+    }
+
+    fn ingest_file(&mut self, file: &SourceFile, shared: &Shared<'_>) -> Result<(), IngestError> {
+        let job = shared.job;
+        let mut decoder = job.format.decoder();
+        let reader = match open(&file.path, &shared.read_bytes) {
+            Ok(reader) => reader,
+            Err(error) => return self.damaged(file, error, 0, shared),
+        };
+        let mut lines = LineReader::new(reader, job.max_line_bytes);
+        let outcome = loop {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break Ok(()),
+                Err(error) => break Err(error),
+            };
+            self.counts.lines += 1;
+            let result = if line.overlong {
+                LineOutcome::Rejected(crate::formats::Reject {
+                    reason: format!(
+                        "line longer than {} bytes; its start is kept",
+                        job.max_line_bytes
+                    ),
+                })
+            } else {
+                decoder.decode(line.bytes)
+            };
+            match result {
+                LineOutcome::Row => self.counts.rows += 1,
+                LineOutcome::Skipped => self.counts.skipped += 1,
+                LineOutcome::Rejected(reject) => {
+                    let (bytes, number) = (line.bytes.to_vec(), line.number);
+                    self.reject(file, number, &reject.reason, &bytes, shared)?;
+                    if shared.abort.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                }
+            }
+            if decoder.buffered_rows() >= BATCH_ROWS {
+                self.writer.push(decoder.finish_batch())?;
+                shared.progress.update(shared.read_bytes.load(Ordering::Relaxed));
+            }
+        };
+        self.counts.bytes_decoded += lines.decoded_bytes;
+        if let Err(error) = outcome {
+            let lines_before = lines.lines_read();
+            if let Some((bytes, number)) = lines.unfinished() {
+                let bytes = bytes.to_vec();
+                self.counts.lines += 1;
+                self.reject(file, number, "line cut off by a read error", &bytes, shared)?;
+            }
+            self.writer.push(decoder.finish_batch())?;
+            return self.damaged(file, error, lines_before, shared);
+        }
+        self.writer.push(decoder.finish_batch())?;
+        shared.progress.update(shared.read_bytes.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    fn reject(
+        &mut self,
+        file: &SourceFile,
+        line: u64,
+        reason: &str,
+        raw: &[u8],
+        shared: &Shared<'_>,
+    ) -> Result<(), IngestError> {
+        self.counts.rejects += 1;
+        if shared.job.strict {
+            shared.abort.store(true, Ordering::Relaxed);
+            let mut failure = shared.strict_failure.lock().expect("no worker panicked");
+            failure.get_or_insert(IngestError::Strict {
+                source_file: file.path.clone(),
+                line,
+                reason: reason.to_owned(),
+            });
+            return Ok(());
+        }
+        self.rejects.write(&file.path, line, reason, raw)?;
+        let mut samples = shared.samples.lock().expect("no worker panicked");
+        if samples.len() < SAMPLES {
+            samples.push(RejectSample::new(&file.path, line, reason, raw));
+        }
+        Ok(())
+    }
+
+    fn damaged(
+        &mut self,
+        file: &SourceFile,
+        error: io::Error,
+        lines_before: u64,
+        shared: &Shared<'_>,
+    ) -> Result<(), IngestError> {
+        if shared.job.strict {
+            shared.abort.store(true, Ordering::Relaxed);
+            let mut failure = shared.strict_failure.lock().expect("no worker panicked");
+            failure.get_or_insert(IngestError::StrictUnreadable {
+                path: file.path.clone(),
+                source: error,
+            });
+            return Ok(());
+        }
+        tracing::warn!(path = %file.path.display(), %error, lines_before, "file damaged; rows before the damage kept");
+        shared.damaged.lock().expect("no worker panicked").push(DamagedFile {
+            path: file.path.clone(),
+            error: error.to_string(),
+            lines_before,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,46 @@
+//! Running SQL over the warehouse.
+//!
+//! `logq sql` is read-only: statements that define or change tables (DDL, DML, `COPY`, `SET`)
+//! are refused before planning, so a query can only read the registered tables.
+//!
+//! TODO(#6): scan caps, time-filter pruning on `event_time`, result reuse and the cost footer.
+
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+
+/// A session with logq's settings, before any table is registered.
+pub fn session() -> SessionContext {
+    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    let mut config =
+        SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
+    // Row-level filtering inside Parquet pages: selective log queries read far fewer rows.
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    config.options_mut().execution.parquet.reorder_filters = true;
+    SessionContext::new_with_config(config)
+}
+
+/// Plans and starts a read-only query.
+pub async fn execute(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<SendableRecordBatchStream, DataFusionError> {
+    let options =
+        SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let frame = ctx.sql_with_options(sql, options).await?;
+    frame.execute_stream().await
+}
+
+/// Whether a DataFusion error is the user's (bad SQL, unknown table or column, refused
+/// statement) rather than an I/O or internal failure.
+pub fn is_user_error(error: &DataFusionError) -> bool {
+    match error {
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::NotImplemented(_) => true,
+        DataFusionError::Context(_, inner) => is_user_error(inner),
+        DataFusionError::Diagnostic(_, inner) => is_user_error(inner),
+        _ => false,
+    }
+}

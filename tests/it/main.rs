@@ -1,0 +1,8 @@
+//! End-to-end tests: each drives the real `logq` binary on the bundled fixtures, the
+//! third-party corpus or generated logs, and compares exact answers with those the
+//! independent oracle (`fixtures/oracle.py`) computed into `fixtures/expected.json`.
+
+mod corpus;
+mod partition;
+mod sql;
+mod support;

@@ -1,0 +1,139 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures(format: &str) -> PathBuf {
+    root().join("fixtures").join(format)
+}
+
+pub fn expected() -> Value {
+    let text = std::fs::read_to_string(root().join("fixtures/expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The result of one `logq` run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code().expect("logq exits normally"),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "logq failed:\n{}", self.stderr);
+        self
+    }
+}
+
+/// Runs `logq` with `args` in `cwd`, without any inherited warehouse setting.
+pub fn logq_in(cwd: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_logq"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("LOGQ_WAREHOUSE")
+        .env_remove("LOGQ_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("logq runs");
+    Run::from(output)
+}
+
+pub fn logq(args: &[&str]) -> Run {
+    logq_in(&root(), args)
+}
+
+/// Partitions a source folder into `warehouse` and returns the run.
+pub fn partition(format: &str, source: &Path, warehouse: &Path) -> Run {
+    logq(&[
+        "partition",
+        "--format",
+        format,
+        "--source",
+        source.to_str().unwrap(),
+        "--warehouse",
+        warehouse.to_str().unwrap(),
+    ])
+}
+
+/// Runs a query and returns its rows as JSON objects.
+pub fn query(warehouse: &Path, sql: &str) -> Vec<Value> {
+    let run =
+        logq(&["sql", "--warehouse", warehouse.to_str().unwrap(), "--format", "json", sql]).ok();
+    match serde_json::from_str(&run.stdout) {
+        Ok(Value::Array(rows)) => rows,
+        other => panic!("not a JSON array: {other:?}\n{}", run.stdout),
+    }
+}
+
+/// The single value of a one-row, one-column query.
+pub fn scalar(warehouse: &Path, sql: &str) -> Value {
+    let rows = query(warehouse, sql);
+    assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+    let object = rows[0].as_object().unwrap();
+    assert_eq!(object.len(), 1, "{sql}: {rows:?}");
+    object.values().next().unwrap().clone()
+}
+
+/// A fresh folder under cargo's scratch space for integration tests.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("logq-it-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+/// A warehouse with both fixture tables partitioned into it, made once per test binary.
+pub fn fixture_warehouse() -> &'static Path {
+    static WAREHOUSE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    WAREHOUSE
+        .get_or_init(|| {
+            let dir = scratch();
+            partition("cloudfront", &fixtures("cloudfront"), dir.path()).ok();
+            partition("s3", &fixtures("s3"), dir.path()).ok();
+            dir
+        })
+        .path()
+}
+
+/// The `(file name, line)` of every rejected line kept for `table`.
+pub fn rejected_lines(warehouse: &Path, table: &str) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(warehouse.join("_rejects").join(table)).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines() {
+            let record: Value = serde_json::from_str(line).unwrap();
+            let source = PathBuf::from(record["source"].as_str().unwrap());
+            let name = source.file_name().unwrap().to_string_lossy().into_owned();
+            found.push((name, record["line"].as_u64().unwrap()));
+            assert!(record.get("raw").is_some() || record.get("raw_base64").is_some());
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Numbers in a summary line such as `…: 93 rows, 4 rejected, 20 header/blank lines (117 lines read)`.
+pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
+    let line = stderr.lines().find(|l| l.starts_with("partitioned ")).expect("summary line");
+    let number_before = |word: &str| -> u64 {
+        let at = line.find(word).unwrap_or_else(|| panic!("{word} in {line}"));
+        line[..at].split_whitespace().last().unwrap().trim_start_matches('(').parse().unwrap()
+    };
+    (
+        number_before(" rows"),
+        number_before(" rejected"),
+        number_before(" header/blank"),
+        number_before(" lines read"),
+    )
+}
