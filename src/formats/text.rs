@@ -150,12 +150,13 @@ pub(crate) fn percent_decode_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     let mut i = first;
     while i < input.len() {
         let c = input[i];
-        if c == b'%' && i + 2 < input.len() {
-            if let (Some(hi), Some(lo)) = (hex_value(input[i + 1]), hex_value(input[i + 2])) {
-                out.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
+        if c == b'%'
+            && i + 2 < input.len()
+            && let (Some(hi), Some(lo)) = (hex_value(input[i + 1]), hex_value(input[i + 2]))
+        {
+            out.push(hi << 4 | lo);
+            i += 3;
+            continue;
         }
         out.push(c);
         i += 1;

@@ -100,7 +100,7 @@ pub(super) fn generate(plan: &Plan) -> io::Result<Generated> {
                         0..=899 => (
                             if method == "PUT" {
                                 200
-                            } else if roll % 11 == 0 {
+                            } else if roll.is_multiple_of(11) {
                                 304
                             } else {
                                 200
