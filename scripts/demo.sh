@@ -19,5 +19,5 @@ for query in "$repo"/queries/*.sql; do
     echo
     echo "== $(basename "$query" .sql)"
     sed -n 's/^-- \{0,1\}//p' "$query" | sed 's/^/   /'
-    "$logq" sql "$(cat "$query")"
+    "$logq" sql -- "$(cat "$query")"
 done
