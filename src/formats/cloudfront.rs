@@ -178,6 +178,9 @@ impl CloudFrontDecoder {
 
     fn decode_row(&mut self, line: &str) -> Result<(), Reject> {
         let line = line.trim_end_matches(['\t', '\r']);
+        if !line.contains('\t') {
+            return Err(Reject::new("not a tab-separated record"));
+        }
         self.rows.begin();
         let (mut date, mut time) = (None, None);
         let mut start = 0;
@@ -418,7 +421,7 @@ mod tests {
         assert!(
             matches!(outcomes[1], LineOutcome::Rejected(ref r) if r.reason.contains("sc_bytes"))
         );
-        assert!(matches!(outcomes[2], LineOutcome::Rejected(_)));
+        assert_eq!(outcomes[2], LineOutcome::Rejected(Reject::new("not a tab-separated record")));
         assert_eq!(outcomes[3], LineOutcome::Row);
         assert_eq!(batch.num_rows(), 1);
     }

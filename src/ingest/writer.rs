@@ -1,7 +1,8 @@
 //! Grouping decoded rows by day and writing them as sorted Parquet files.
 //!
 //! Rows are buffered per `dt` day until the buffered batches exceed a memory budget; then the
-//! largest day is sorted by `event_time` and written as one file. A large input therefore
+//! largest day is sorted by `event_time` and written as one file, one row group at a time
+//! (no sorted copy of the whole day is made). A large input therefore
 //! becomes several files per day, each sorted, and memory stays near the budget whatever the
 //! input size. Row groups are small enough (128 Ki rows) that min/max statistics on
 //! `event_time` let a time filter skip most of a file.
@@ -10,8 +11,8 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{AsArray, BooleanArray, UInt32Array};
-use arrow::compute::{concat_batches, filter_record_batch, sort_to_indices, take_record_batch};
+use arrow::array::{AsArray, BooleanArray};
+use arrow::compute::{filter_record_batch, interleave_record_batch};
 use arrow::datatypes::{SchemaRef, TimestampMicrosecondType};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -121,9 +122,14 @@ impl PartitionWriter {
     fn write_day(&mut self, day: i64) -> Result<(), IngestError> {
         let buffer = self.days.remove(&day).expect("day is buffered");
         self.buffered -= buffer.bytes;
-        let all = concat_batches(&self.schema, &buffer.batches).map_err(IngestError::Arrow)?;
-        drop(buffer);
-        let order = sort_to_indices(all.column(0), None, None).map_err(IngestError::Arrow)?;
+        // Sort (time, batch, row) triples rather than a concatenated copy of the day, so
+        // that beside the buffered rows only one sorted row group exists at a time.
+        let mut order: Vec<(i64, usize, usize)> = Vec::new();
+        for (b, batch) in buffer.batches.iter().enumerate() {
+            let times = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+            order.extend(times.values().iter().enumerate().map(|(r, &t)| (t, b, r)));
+        }
+        order.sort_by_key(|&(t, _, _)| t);
 
         self.sequence += 1;
         let relative = PathBuf::from(self.table)
@@ -137,11 +143,12 @@ impl PartitionWriter {
         let mut writer =
             ArrowWriter::try_new(file, self.schema.clone(), Some(self.properties.clone()))
                 .map_err(parquet_err)?;
-        // Take sorted slices one row group at a time so that only one sorted copy of a row
-        // group exists beside the unsorted day.
-        for chunk in order.values().chunks(ROW_GROUP_ROWS) {
-            let indices = UInt32Array::from(chunk.to_vec());
-            let sorted = take_record_batch(&all, &indices).map_err(IngestError::Arrow)?;
+        let batches: Vec<&RecordBatch> = buffer.batches.iter().collect();
+        let mut indices = Vec::with_capacity(ROW_GROUP_ROWS.min(order.len()));
+        for chunk in order.chunks(ROW_GROUP_ROWS) {
+            indices.clear();
+            indices.extend(chunk.iter().map(|&(_, b, r)| (b, r)));
+            let sorted = interleave_record_batch(&batches, &indices).map_err(IngestError::Arrow)?;
             writer.write(&sorted).map_err(parquet_err)?;
         }
         writer.close().map_err(parquet_err)?;
