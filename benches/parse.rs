@@ -1,21 +1,35 @@
-//! Parse throughput of each format on one core: MB/s of uncompressed input decoded into
-//! Arrow batches, the way the partition job feeds a decoder (batches of 8192 rows).
+//! Parse throughput of each format on one core: MB/s of uncompressed input split into records
+//! and decoded into Arrow batches, the way the partition job feeds a decoder (the same record
+//! reader, batches of 8192 rows).
 //!
-//! `cargo bench --bench parse [-- SIZE_MIB]` (default 128 MiB per format). The input is
-//! made by logq's own generator, held in memory, so disk and gzip are not part of the
-//! figure.
+//! `cargo bench --bench parse [-- SIZE_MIB [FORMAT…]]` (default 128 MiB per format, every
+//! format). The input is made by logq's own generator, held in memory, so disk and gzip are
+//! not part of the figure.
 
 use std::time::Instant;
 
-use logq::formats::{FormatName, LineOutcome};
+use logq::formats::{FormatName, Outcome};
+use logq::ingest::RecordReader;
 use logq::synth::{self, Plan};
 
+const FORMATS: [(&str, FormatName); 5] = [
+    ("cloudfront", FormatName::CloudFront),
+    ("s3_access", FormatName::S3Access),
+    ("alb", FormatName::Alb),
+    ("waf", FormatName::Waf),
+    ("cloudtrail", FormatName::CloudTrail),
+];
+
 fn main() {
-    let mib: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(128);
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let mib: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(128);
+    let only: Vec<&str> =
+        args.iter().filter(|a| a.parse::<u64>().is_err()).map(String::as_str).collect();
     println!("format       input MiB   rows        best MB/s   median MB/s   (one core, 5 runs)");
-    for (name, format) in
-        [("cloudfront", FormatName::CloudFront), ("s3_access", FormatName::S3Access)]
-    {
+    for (name, format) in FORMATS {
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let plan = Plan {
             format,
@@ -42,9 +56,10 @@ fn main() {
             let started = Instant::now();
             rows = 0;
             for file in &input {
-                let mut decoder = format.format().decoder();
-                for line in file.split(|&b| b == b'\n') {
-                    if decoder.decode(line) == LineOutcome::Row {
+                let mut decoder = format.format().decoder(&file[..file.len().min(64 << 10)]);
+                let mut records = RecordReader::new(&file[..], decoder.framing(), 1 << 20);
+                while let Some(record) = records.next_record().expect("in-memory reads") {
+                    if decoder.decode(record.bytes) == Outcome::Row {
                         rows += 1;
                     }
                     if decoder.buffered_rows() >= 8192 {

@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::formats::FormatName;
 use crate::output::ResultFormat;
 
-/// Query AWS access logs: partition raw CloudFront and S3 access logs into Hive-partitioned
-/// Parquet, then run SQL over them.
+/// Query AWS logs: partition raw CloudFront, S3 access, WAF, CloudTrail and ALB logs into
+/// Hive-partitioned Parquet, then run SQL over them.
 ///
 /// Exit codes: 0 success, 1 the input was wrong (bad SQL, unknown table, rejected line under
 /// --strict), 2 an I/O or internal failure.
@@ -37,13 +37,15 @@ pub struct WarehouseArg {
 pub enum Command {
     /// Rewrite raw logs into `<warehouse>/<table>/dt=YYYY-MM-DD/*.parquet`.
     ///
-    /// Reads every file under --source (plain or gzip), keeps rejected lines under
+    /// Reads every file under --source (plain or gzip), keeps rejected records under
     /// `<warehouse>/_rejects/<table>/`, and prints a summary on stderr.
     Partition(PartitionArgs),
     /// Run read-only SQL over the warehouse's tables and print the result on stdout.
     ///
-    /// Tables: cloudfront, s3_access (those that have been partitioned). Each has the
-    /// partition column `dt` ('YYYY-MM-DD'); a filter on it reads only matching partitions.
+    /// Tables: cloudfront, s3_access, waf, cloudtrail, alb (those that have been partitioned).
+    /// Each has the partition column `dt` ('YYYY-MM-DD'); a filter on it reads only matching
+    /// partitions. JSON functions (json_get_str(request_parameters, 'bucketName'), …) reach
+    /// into CloudTrail's JSON text columns.
     /// Only queries are allowed: statements that create, change or copy data are refused.
     Sql(SqlArgs),
     /// Write realistic synthetic raw logs with AWS's file naming, for benchmarks and demos.
@@ -53,11 +55,17 @@ pub enum Command {
 /// The raw formats `--format` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RawFormat {
-    /// CloudFront standard logs (legacy W3C, tab-separated) into table `cloudfront`.
+    /// CloudFront standard logs, legacy (W3C) or v2 (JSON, W3C), into table `cloudfront`.
     Cloudfront,
     /// S3 server access logs into table `s3_access`.
     #[value(alias = "s3_access", alias = "s3-access")]
     S3,
+    /// AWS WAF v2 logs (JSON) into table `waf`.
+    Waf,
+    /// CloudTrail log files (JSON, `{"Records":[…]}` or one event per line) into `cloudtrail`.
+    Cloudtrail,
+    /// Application Load Balancer access logs into table `alb`.
+    Alb,
 }
 
 impl From<RawFormat> for FormatName {
@@ -65,6 +73,9 @@ impl From<RawFormat> for FormatName {
         match format {
             RawFormat::Cloudfront => FormatName::CloudFront,
             RawFormat::S3 => FormatName::S3Access,
+            RawFormat::Waf => FormatName::Waf,
+            RawFormat::Cloudtrail => FormatName::CloudTrail,
+            RawFormat::Alb => FormatName::Alb,
         }
     }
 }
@@ -88,7 +99,7 @@ pub struct PartitionArgs {
     /// Decoded rows held in memory before a day is written out, e.g. 512MiB.
     #[arg(long, default_value = "384MiB", value_parser = parse_size)]
     pub memory_budget: u64,
-    /// Longest line accepted; longer lines are rejected with their start kept.
+    /// Longest line or JSON record accepted; longer ones are rejected with their start kept.
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     pub max_line: u64,
 }
@@ -127,7 +138,7 @@ pub struct GenerateArgs {
     /// Write plain text (the default for S3 access logs, as AWS delivers them).
     #[arg(long, conflicts_with = "gzip")]
     pub plain: bool,
-    /// Write gzip (the default for CloudFront, as AWS delivers them).
+    /// Write gzip (the default for every format but S3 access logs, as AWS delivers them).
     #[arg(long)]
     pub gzip: bool,
 }

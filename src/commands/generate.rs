@@ -25,8 +25,8 @@ pub fn run(args: GenerateArgs, quiet: bool) -> Result<(), Failure> {
         days: args.days,
         start_day,
         seed: args.seed,
-        // S3 delivers access logs as plain text; CloudFront gzips them.
-        gzip: !args.plain && args.format == RawFormat::Cloudfront || args.gzip,
+        // S3 delivers access logs as plain text; the other services gzip them.
+        gzip: !args.plain && args.format != RawFormat::S3 || args.gzip,
     };
     let generated = synth::generate(&plan).map_err(|e| {
         Failure::internal(
@@ -35,7 +35,7 @@ pub fn run(args: GenerateArgs, quiet: bool) -> Result<(), Failure> {
     })?;
     if !quiet {
         eprintln!(
-            "wrote {} files, {} lines, {} uncompressed into {} in {:.1} s",
+            "wrote {} files, {} records, {} uncompressed into {} in {:.1} s",
             generated.files,
             generated.lines,
             human_bytes(generated.bytes),

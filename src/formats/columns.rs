@@ -15,7 +15,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::Reject;
-use super::text::{parse_decimal, parse_int, percent_decode_into};
+use super::text::{parse_decimal, parse_int, parse_iso8601, percent_decode_into};
 
 /// How a field's text becomes a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub(crate) enum Kind {
     Int64,
     /// A decimal such as `0.082` seconds.
     Float64,
+    /// An ISO-8601 UTC time such as `2018-07-02T22:22:48.364000Z`.
+    Timestamp,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
             Kind::Int32 => DataType::Int32,
             Kind::Int64 => DataType::Int64,
             Kind::Float64 => DataType::Float64,
+            Kind::Timestamp => super::event_time_type(),
         }
     }
 }
@@ -72,6 +75,7 @@ enum Builder {
     Int32(Int32Builder),
     Int64(Int64Builder),
     Float64(Float64Builder),
+    Timestamp(TimestampMicrosecondBuilder),
 }
 
 impl Builder {
@@ -82,6 +86,9 @@ impl Builder {
             Kind::Int32 => Builder::Int32(Int32Builder::new()),
             Kind::Int64 => Builder::Int64(Int64Builder::new()),
             Kind::Float64 => Builder::Float64(Float64Builder::new()),
+            Kind::Timestamp => {
+                Builder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            }
         }
     }
 
@@ -92,6 +99,7 @@ impl Builder {
             Builder::Int32(b) => Arc::new(b.finish()),
             Builder::Int64(b) => Arc::new(b.finish()),
             Builder::Float64(b) => Arc::new(b.finish()),
+            Builder::Timestamp(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -169,6 +177,10 @@ impl RowBuilder {
                 Some(v) => Cell::Float(v),
                 None => return Err(bad_number(column, raw)),
             },
+            Kind::Timestamp => match parse_iso8601(raw) {
+                Some(v) => Cell::Int(v),
+                None => return Err(bad_number(column, raw)),
+            },
         };
         Ok(())
     }
@@ -217,6 +229,8 @@ impl RowBuilder {
                 (Builder::Int32(b), Cell::Int(v)) => b.append_value(v as i32),
                 (Builder::Int64(b), Cell::Int(v)) => b.append_value(v),
                 (Builder::Float64(b), Cell::Float(v)) => b.append_value(v),
+                (Builder::Timestamp(b), Cell::Int(v)) => b.append_value(v),
+                (Builder::Timestamp(b), _) => b.append_null(),
                 (Builder::Int16(b), _) => b.append_null(),
                 (Builder::Int32(b), _) => b.append_null(),
                 (Builder::Int64(b), _) => b.append_null(),

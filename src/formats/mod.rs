@@ -1,22 +1,28 @@
 //! AWS log formats: raw bytes in, Arrow record batches and rejected lines out.
 //!
 //! This module knows the shape of each AWS log and nothing about files, threads, Parquet or
-//! DataFusion. A format hands out one [`LineDecoder`] per raw file; the decoder is fed that
-//! file's lines in order (headers included, because CloudFront headers change the column
-//! mapping) and accumulates typed rows until the caller asks for a batch.
+//! DataFusion. A format hands out one [`RecordDecoder`] per raw file, chosen from the file's
+//! first bytes (CloudFront writes W3C text in one era and JSON in the next). The decoder says
+//! how the file splits into records ([`Framing`]: lines, or JSON values), is fed them in
+//! order (headers included, because CloudFront headers change the column mapping) and
+//! accumulates typed rows until the caller asks for a batch.
 //!
-//! Every decoded line ends as exactly one [`LineOutcome`]: a row, a skipped header or blank
-//! line, or a rejection with a reason. Callers count these, so that rows + rejects + skipped
-//! always equals lines read.
+//! Every record ends as exactly one [`Outcome`]: a row, a skipped header, blank line or
+//! non-event (a CloudTrail digest), or a rejection with a reason. Callers count these, so
+//! that rows + rejects + skipped always equals records read.
 //!
 //! Every table has `event_time` (microseconds, UTC) as its first column; the `dt` partition
 //! column is not stored in the files, it is the Hive path segment the partition job derives
 //! from `event_time`.
 
+mod alb;
 mod cloudfront;
+mod cloudtrail;
 mod columns;
+mod json;
 mod s3_access;
 mod text;
+mod waf;
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,9 +30,12 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
+pub use alb::Alb;
 pub use cloudfront::CloudFront;
+pub use cloudtrail::CloudTrail;
 pub use s3_access::S3Access;
 pub use text::{days_to_date, micros_to_day};
+pub use waf::Waf;
 
 /// Day number (days since 1970-01-01) of a `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Option<i64> {
@@ -47,33 +56,52 @@ pub trait LogFormat: Send + Sync {
     fn table(&self) -> &'static str;
     /// The Arrow schema of the rows the decoders produce (without the `dt` partition column).
     fn schema(&self) -> SchemaRef;
-    /// A decoder for one raw file. Decoders keep per-file state such as a CloudFront
-    /// `#Fields:` header.
-    fn decoder(&self) -> Box<dyn LineDecoder>;
+    /// A decoder for one raw file, given the file's first (decompressed) bytes. Decoders keep
+    /// per-file state such as a CloudFront `#Fields:` header.
+    fn decoder(&self, head: &[u8]) -> Box<dyn RecordDecoder>;
 }
 
-/// Decodes the lines of one raw file into rows.
-pub trait LineDecoder: Send {
-    /// Decodes one line, given without its line terminator.
-    fn decode(&mut self, line: &[u8]) -> LineOutcome;
-    /// Rows decoded since the last [`LineDecoder::finish_batch`].
+/// How a raw file splits into records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One record per line.
+    Lines,
+    /// JSON values, run together or one per line; a top-level array, or an object whose
+    /// first key is `wrapper` holding an array, contributes its elements.
+    Json { wrapper: Option<&'static str> },
+}
+
+/// Decodes the records of one raw file into rows.
+pub trait RecordDecoder: Send {
+    /// How the file this decoder reads splits into records.
+    fn framing(&self) -> Framing;
+    /// Decodes one record (for [`Framing::Lines`], a line without its terminator).
+    fn decode(&mut self, record: &[u8]) -> Outcome;
+    /// Decodes one row of a Parquet input file (CloudFront writes its v2 logs as Parquet),
+    /// given as the file's column names and the row's values as text. Formats without a
+    /// Parquet form reject it.
+    fn decode_columns(&mut self, names: &[String], values: &[Option<&str>]) -> Outcome {
+        let _ = (names, values);
+        Outcome::Rejected(Reject::new("this format has no Parquet form"))
+    }
+    /// Rows decoded since the last [`RecordDecoder::finish_batch`].
     fn buffered_rows(&self) -> usize;
     /// Returns the buffered rows as a batch and starts a new one.
     fn finish_batch(&mut self) -> RecordBatch;
 }
 
-/// What became of one line.
+/// What became of one record.
 #[derive(Debug, Clone, PartialEq)]
-pub enum LineOutcome {
-    /// The line became a row.
+pub enum Outcome {
+    /// The record became a row.
     Row,
-    /// A header, comment or blank line: not data.
+    /// A header, comment or blank line, or a JSON object that is not an event: not data.
     Skipped,
-    /// The line is not a valid record; nothing was appended.
+    /// The record is not valid; nothing was appended.
     Rejected(Reject),
 }
 
-/// Why a line was rejected.
+/// Why a record was rejected.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
     pub reason: String,
@@ -96,20 +124,34 @@ impl fmt::Display for Reject {
 pub enum FormatName {
     CloudFront,
     S3Access,
+    Waf,
+    CloudTrail,
+    Alb,
 }
 
 impl FormatName {
+    pub const ALL: [FormatName; 5] = [
+        FormatName::CloudFront,
+        FormatName::S3Access,
+        FormatName::Waf,
+        FormatName::CloudTrail,
+        FormatName::Alb,
+    ];
+
     pub fn format(self) -> Arc<dyn LogFormat> {
         match self {
             FormatName::CloudFront => Arc::new(CloudFront),
             FormatName::S3Access => Arc::new(S3Access),
+            FormatName::Waf => Arc::new(Waf),
+            FormatName::CloudTrail => Arc::new(CloudTrail),
+            FormatName::Alb => Arc::new(Alb),
         }
     }
 }
 
 /// The known tables and their schemas, for the catalog.
 pub fn known_tables() -> Vec<Arc<dyn LogFormat>> {
-    vec![FormatName::CloudFront.format(), FormatName::S3Access.format()]
+    FormatName::ALL.iter().map(|name| name.format()).collect()
 }
 
 /// The type of `event_time` in every table.
@@ -117,7 +159,7 @@ pub fn event_time_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-fn extra_fields_type() -> DataType {
+pub(crate) fn extra_fields_type() -> DataType {
     DataType::Map(
         Arc::new(Field::new(
             "entries",
@@ -148,10 +190,10 @@ mod tests {
     use super::*;
 
     fn decode_lines(format: &dyn LogFormat, lines: &[Vec<u8>]) {
-        let mut decoder = format.decoder();
+        let mut decoder = format.decoder(lines.first().map_or(&[][..], Vec::as_slice));
         let mut rows = 0;
         for line in lines {
-            if decoder.decode(line) == LineOutcome::Row {
+            if decoder.decode(line) == Outcome::Row {
                 rows += 1;
             }
         }
@@ -167,6 +209,10 @@ mod tests {
             Just(b"2026-11-02\t08:15:02\tFRA56-P3\t5120\t192.0.2.10\tGET\td.cloudfront.net\t/a%20b\t200\t-\tcurl%2520x\t-\t-\tHit\tR1\th\thttps\t310\t0.012".to_vec()),
             Just(b"#Fields: date time sc-status x-new cs(User-Agent)".to_vec()),
             Just(br#"owner bkt [02/Nov/2026:13:05:09 +0000] 198.51.100.2 - ID1 REST.GET.OBJECT k%C3%A9 "GET /k HTTP/1.1" 200 - 5 5 3 1 "-" "ua \"q\"" - hid SigV4 c AuthHeader h TLSv1.3 - - eu-west-1"#.to_vec()),
+            Just(br#"h2 2026-11-02T08:15:02.186641Z app/lb/50dc [2001:db8::7]:443 10.0.0.1:80 0.000 -1 0.000 200 200 34 366 "GET https://x:443/ HTTP/2.0" "curl \"x\"" - - arn "Root=1" "-" "-" 0 2026-11-02T08:15:01.000000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1"#.to_vec()),
+            Just(br#"{"timestamp":1762000000123,"action":"BLOCK","rateBasedRuleList":[{"evaluationWindowSec":"120","customValues":[{"key":"k"}]}],"httpRequest":{"clientIp":"192.0.2.1","headers":[{"name":"Host","value":"h"}]},"labels":[{"name":"a"},"b",3]}"#.to_vec()),
+            Just(br#"{"eventTime":"2026-11-02T08:15:02Z","userIdentity":{"type":"Root","sessionContext":{"attributes":{"mfaAuthenticated":"true"}}},"resources":[{"ARN":"a","accountId":1}],"readOnly":"false","requestParameters":{"a":[1,{"b":null}]}}"#.to_vec()),
+            Just(br#"{"date":"2026-11-02","time":"08:15:02","timestamp(ms)":"1762071302250","cs(User-Agent)":"a%20b","sc-status":"000"}"#.to_vec()),
         ];
         (seeds, proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 0..6)).prop_map(
             |(mut line, edits)| {

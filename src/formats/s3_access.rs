@@ -22,8 +22,8 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use super::columns::{Column, Kind, RowBuilder, col};
-use super::text::{checked_days, parse_hms, parse_int, to_micros};
-use super::{LineDecoder, LineOutcome, LogFormat, Reject, schema_of};
+use super::text::{Token, checked_days, parse_hms, parse_int, to_micros, tokenize};
+use super::{Framing, LogFormat, Outcome, RecordDecoder, Reject, schema_of};
 
 /// Stored columns, in documented field order without the time (field 3).
 static COLUMNS: [Column; 26] = [
@@ -75,62 +75,12 @@ impl LogFormat for S3Access {
         SCHEMA.get_or_init(|| schema_of(&COLUMNS)).clone()
     }
 
-    fn decoder(&self) -> Box<dyn LineDecoder> {
+    fn decoder(&self, _head: &[u8]) -> Box<dyn RecordDecoder> {
         Box::new(S3AccessDecoder {
             rows: RowBuilder::new(self.schema(), &COLUMNS),
             tokens: Vec::with_capacity(32),
         })
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Token {
-    start: usize,
-    end: usize,
-    quoted: bool,
-}
-
-/// Splits a line into tokens; quotes and brackets are not part of a token's range.
-fn tokenize(line: &str, tokens: &mut Vec<Token>) -> Result<(), Reject> {
-    tokens.clear();
-    let b = line.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b' ' => i += 1,
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                let end = loop {
-                    match b.get(j) {
-                        None => return Err(Reject::new("unterminated quoted field")),
-                        Some(b'\\') => j += 2,
-                        Some(b'"') => break j,
-                        Some(_) => j += 1,
-                    }
-                };
-                if !matches!(b.get(end + 1), None | Some(b' ')) {
-                    return Err(Reject::new("text after the closing quote of a quoted field"));
-                }
-                tokens.push(Token { start, end, quoted: true });
-                i = end + 1;
-            }
-            b'[' => {
-                let start = i + 1;
-                let Some(len) = memchr::memchr(b']', &b[start..]) else {
-                    return Err(Reject::new("unterminated [time] field"));
-                };
-                tokens.push(Token { start, end: start + len, quoted: false });
-                i = start + len + 1;
-            }
-            _ => {
-                let end = memchr::memchr(b' ', &b[i..]).map_or(b.len(), |n| i + n);
-                tokens.push(Token { start: i, end, quoted: false });
-                i = end;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Parses `06/Feb/2019:00:00:38 +0000` into UTC microseconds.
@@ -182,7 +132,7 @@ struct S3AccessDecoder {
 impl S3AccessDecoder {
     fn decode_row(&mut self, line: &str) -> Result<(), Reject> {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        tokenize(line, &mut self.tokens)?;
+        tokenize(line, &mut self.tokens, true)?;
         if self.tokens.len() < MIN_FIELDS {
             return Err(Reject::new(format!(
                 "{} fields, an S3 access log record has at least {MIN_FIELDS}",
@@ -228,17 +178,21 @@ impl S3AccessDecoder {
     }
 }
 
-impl LineDecoder for S3AccessDecoder {
-    fn decode(&mut self, line: &[u8]) -> LineOutcome {
+impl RecordDecoder for S3AccessDecoder {
+    fn framing(&self) -> Framing {
+        Framing::Lines
+    }
+
+    fn decode(&mut self, line: &[u8]) -> Outcome {
         if line.iter().all(|&b| b == b'\r' || b == b' ' || b == b'\t') {
-            return LineOutcome::Skipped;
+            return Outcome::Skipped;
         }
         let Ok(line) = std::str::from_utf8(line) else {
-            return LineOutcome::Rejected(Reject::new("line is not valid UTF-8"));
+            return Outcome::Rejected(Reject::new("line is not valid UTF-8"));
         };
         match self.decode_row(line) {
-            Ok(()) => LineOutcome::Row,
-            Err(reject) => LineOutcome::Rejected(reject),
+            Ok(()) => Outcome::Row,
+            Err(reject) => Outcome::Rejected(reject),
         }
     }
 
@@ -297,8 +251,8 @@ mod tests {
         ])
     }
 
-    fn decode_all(lines: &[&str]) -> (RecordBatch, Vec<LineOutcome>) {
-        let mut decoder = S3Access.decoder();
+    fn decode_all(lines: &[&str]) -> (RecordBatch, Vec<Outcome>) {
+        let mut decoder = S3Access.decoder(b"");
         let outcomes = lines.iter().map(|l| decoder.decode(l.as_bytes())).collect();
         (decoder.finish_batch(), outcomes)
     }
@@ -312,7 +266,7 @@ mod tests {
     fn current_27_field_line_is_typed() {
         let l = current("\"aws-cli/2.15.0\"", "Zm9vYmFy+aGVsbG8=");
         let (batch, outcomes) = decode_all(&[&l]);
-        assert_eq!(outcomes, vec![LineOutcome::Row]);
+        assert_eq!(outcomes, vec![Outcome::Row]);
         let time = batch.column(0).as_primitive::<TimestampMicrosecondType>().value(0);
         assert_eq!(time, to_micros(days_from_civil(2026, 11, 2), 13 * 3600 + 5 * 60 + 9));
         assert_eq!(text(&batch, "key", 0).as_deref(), Some("photos/café.jpg"));
@@ -338,7 +292,7 @@ mod tests {
     fn escaped_quotes_inside_a_quoted_field_are_unescaped() {
         let l = current(r#""curl/8.4.0 \"custom\" agent""#, "aGk=");
         let (batch, outcomes) = decode_all(&[&l]);
-        assert_eq!(outcomes, vec![LineOutcome::Row]);
+        assert_eq!(outcomes, vec![Outcome::Row]);
         assert_eq!(text(&batch, "user_agent", 0).as_deref(), Some(r#"curl/8.4.0 "custom" agent"#));
         assert_eq!(text(&batch, "host_id", 0).as_deref(), Some("aGk="));
     }
@@ -347,7 +301,7 @@ mod tests {
     fn host_id_with_a_space_stays_one_field() {
         let l = current("\"ua\"", "AbCd+EfGh= IjKlMnOp");
         let (batch, outcomes) = decode_all(&[&l]);
-        assert_eq!(outcomes, vec![LineOutcome::Row]);
+        assert_eq!(outcomes, vec![Outcome::Row]);
         assert_eq!(text(&batch, "host_id", 0).as_deref(), Some("AbCd+EfGh= IjKlMnOp"));
         assert_eq!(text(&batch, "signature_version", 0).as_deref(), Some("SigV4"));
         assert_eq!(text(&batch, "source_region", 0).as_deref(), Some("eu-west-1"));
@@ -359,7 +313,7 @@ mod tests {
             .replace("\"GET /media-bucket/photos/caf%C3%A9.jpg HTTP/1.1\"", "-");
         let l = l.replace("\"https://www.example.test/\"", "\"-\"");
         let (batch, outcomes) = decode_all(&[&l]);
-        assert_eq!(outcomes, vec![LineOutcome::Row]);
+        assert_eq!(outcomes, vec![Outcome::Row]);
         assert_eq!(text(&batch, "request_uri", 0), None);
         assert_eq!(text(&batch, "referer", 0), None);
         assert_eq!(text(&batch, "user_agent", 0), None);
@@ -375,7 +329,7 @@ mod tests {
         let old = fields[..21].join(" ");
         let newer = format!("{full} NewField another");
         let (batch, outcomes) = decode_all(&[&old, &newer]);
-        assert_eq!(outcomes, vec![LineOutcome::Row, LineOutcome::Row]);
+        assert_eq!(outcomes, vec![Outcome::Row, Outcome::Row]);
         assert_eq!(text(&batch, "version_id", 0), None);
         assert_eq!(text(&batch, "host_id", 0), None);
         let extra: &MapArray = batch.column_by_name("extra_fields").unwrap().as_map();
@@ -403,9 +357,9 @@ mod tests {
         let bad_status = good.replace(" 200 ", " abc ");
         let (batch, outcomes) = decode_all(&[&short, &open_quote, &bad_month, &bad_status, &good]);
         for outcome in &outcomes[..4] {
-            assert!(matches!(outcome, LineOutcome::Rejected(_)), "{outcome:?}");
+            assert!(matches!(outcome, Outcome::Rejected(_)), "{outcome:?}");
         }
-        assert_eq!(outcomes[4], LineOutcome::Row);
+        assert_eq!(outcomes[4], Outcome::Row);
         assert_eq!(batch.num_rows(), 1);
     }
 }

@@ -1,5 +1,8 @@
 //! Small, allocation-free helpers shared by the text formats: percent-decoding, fixed-layout
-//! date and time parsing, and integer parsing that rejects anything but ASCII digits.
+//! date and time parsing, integer parsing that rejects anything but ASCII digits, and the
+//! quoted-field tokenizer of S3 and ELB logs.
+
+use super::Reject;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
@@ -89,6 +92,43 @@ pub(crate) fn parse_hms(b: &[u8]) -> Option<i64> {
     Some(i64::from(h * 3600 + m * 60 + s))
 }
 
+/// Parses an ISO-8601 UTC time, `YYYY-MM-DDTHH:MM:SS`, with an optional fraction of up to
+/// nine digits (kept to the microsecond) and a `Z` or `±HH:MM` offset, into microseconds
+/// since the epoch. CloudTrail writes `2014-03-06T21:22:54Z`, ALB `…T22:23:00.186641Z`.
+pub(crate) fn parse_iso8601(b: &[u8]) -> Option<i64> {
+    if b.len() < 20 || b[10] != b'T' {
+        return None;
+    }
+    let days = parse_iso_date(&b[..10])?;
+    let seconds = parse_hms(&b[11..19])?;
+    let mut rest = &b[19..];
+    let mut fraction = 0i64;
+    if let Some(after_dot) = rest.strip_prefix(b".") {
+        let n = after_dot.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        for (i, &c) in after_dot[..n].iter().enumerate() {
+            if i < 6 {
+                fraction = fraction * 10 + i64::from(c - b'0');
+            }
+        }
+        for _ in n..6 {
+            fraction *= 10;
+        }
+        rest = &after_dot[n..];
+    }
+    let offset = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let minutes = i64::from(digits(&[*h1, *h2])? * 60 + digits(&[*m1, *m2])?);
+            if *sign == b'+' { minutes } else { -minutes }
+        }
+        _ => return None,
+    };
+    Some(to_micros(days, seconds) + fraction - offset * 60 * MICROS_PER_SECOND)
+}
+
 /// Microseconds since the epoch of a day number plus seconds into that day.
 pub(crate) fn to_micros(days: i64, seconds: i64) -> i64 {
     days * MICROS_PER_DAY + seconds * MICROS_PER_SECOND
@@ -164,6 +204,60 @@ pub(crate) fn percent_decode_into(input: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// A space-separated field of a line: its byte range, without quotes or brackets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    pub start: usize,
+    pub end: usize,
+    pub quoted: bool,
+}
+
+/// Splits a line of space-separated fields into tokens, as S3 and ELB write them. A field
+/// starting with `"` runs to the next `"` not escaped by a backslash, which must end the
+/// field. With `bracketed`, a field starting with `[` runs to the next `]` (S3's time, which
+/// contains a space). Quotes and brackets are not part of a token's range.
+pub(crate) fn tokenize(line: &str, tokens: &mut Vec<Token>, bracketed: bool) -> Result<(), Reject> {
+    tokens.clear();
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' => i += 1,
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                let end = loop {
+                    match b.get(j) {
+                        None => return Err(Reject::new("unterminated quoted field")),
+                        Some(b'\\') => j += 2,
+                        Some(b'"') => break j,
+                        Some(_) => j += 1,
+                    }
+                };
+                if !matches!(b.get(end + 1), None | Some(b' ')) {
+                    return Err(Reject::new("text after the closing quote of a quoted field"));
+                }
+                tokens.push(Token { start, end, quoted: true });
+                i = end + 1;
+            }
+            b'[' if bracketed => {
+                let start = i + 1;
+                let Some(len) = memchr::memchr(b']', &b[start..]) else {
+                    return Err(Reject::new("unterminated [time] field"));
+                };
+                tokens.push(Token { start, end: start + len, quoted: false });
+                i = start + len + 1;
+            }
+            _ => {
+                let end = memchr::memchr(b' ', &b[i..]).map_or(b.len(), |n| i + n);
+                tokens.push(Token { start: i, end, quoted: false });
+                i = end;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +281,20 @@ mod tests {
         assert_eq!(parse_hms(b"24:00:00"), None);
         assert_eq!(parse_hms(b"12:3a:00"), None);
         assert_eq!(parse_hms(b"23:59:60"), Some(86_400));
+    }
+
+    #[test]
+    fn iso8601_times_parse_with_fractions_and_offsets() {
+        let base = to_micros(parse_iso_date(b"2014-03-06").unwrap(), 21 * 3600 + 22 * 60 + 54);
+        assert_eq!(parse_iso8601(b"2014-03-06T21:22:54Z"), Some(base));
+        assert_eq!(parse_iso8601(b"2014-03-06T21:22:54.186641Z"), Some(base + 186_641));
+        assert_eq!(parse_iso8601(b"2014-03-06T21:22:54.1Z"), Some(base + 100_000));
+        assert_eq!(parse_iso8601(b"2014-03-06T21:22:54.123456789Z"), Some(base + 123_456));
+        assert_eq!(parse_iso8601(b"2014-03-06T22:22:54+01:00"), Some(base));
+        assert_eq!(parse_iso8601(b"2014-03-06T21:22:54"), None);
+        assert_eq!(parse_iso8601(b"2014-03-06 21:22:54Z"), None);
+        assert_eq!(parse_iso8601(b"2014-02-30T21:22:54Z"), None);
+        assert_eq!(parse_iso8601(b"2014-03-06T21:22:54.Z"), None);
     }
 
     #[test]

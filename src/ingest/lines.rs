@@ -12,14 +12,15 @@ use flate2::bufread::MultiGzDecoder;
 /// Bytes read from the underlying file in one call.
 const READ_CHUNK: usize = 256 * 1024;
 
-/// One line handed out by [`LineReader::next_line`].
-pub(crate) struct Line<'a> {
-    /// The line without its `\n` (a `\r` before it is left to the format).
+/// One record of a raw file: a line, or a JSON record (see `records`).
+pub struct Line<'a> {
+    /// The line without its `\n` (a `\r` before it is left to the format), or the JSON
+    /// record's bytes.
     pub bytes: &'a [u8],
-    /// 1-based line number within the file.
+    /// 1-based line number within the file (for JSON, of the record's first byte).
     pub number: u64,
-    /// The line was longer than the cap; `bytes` holds only its first part and the rest was
-    /// skipped.
+    /// The record was longer than the cap; `bytes` holds only its first part and the rest
+    /// was skipped.
     pub overlong: bool,
 }
 

@@ -6,32 +6,40 @@
 //! first and is moved into the warehouse only when every file has been read, so a failed or
 //! `--strict`-refused run leaves the warehouse as it was.
 //!
-//! Counting invariant: every line read is a row, a reject or a skipped header/blank line.
-//! A file that cannot be read to its end (a truncated or corrupt gzip) keeps the rows read
-//! before the damage, its unfinished last line becomes a reject, and the file is named in the
+//! Each file is split into records the way its format asks (lines, or JSON values; see
+//! [`crate::formats::Framing`]). Counting invariant: every record read is a row, a reject or
+//! skipped (a header, blank line or non-event such as a CloudTrail digest). A file that
+//! cannot be read to its end (a truncated or corrupt gzip) keeps the rows read before the
+//! damage, its unfinished last record becomes a reject, and the file is named in the
 //! summary.
 
 mod discover;
 mod lines;
+mod parquet_input;
+mod records;
 mod rejects;
 mod writer;
 
 use std::fs;
-use std::io;
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::formats::{LineOutcome, LogFormat};
+use crate::formats::{LogFormat, Outcome};
 
 pub use discover::SourceFile;
+pub use lines::Line;
+pub use records::RecordReader;
 pub use rejects::RejectSample;
 
-use lines::{LineReader, open};
+use lines::open;
 use rejects::RejectSink;
 use writer::PartitionWriter;
 
+/// Decompressed bytes a format sees to choose its decoder (W3C text or JSON, say).
+const HEAD_BYTES: usize = 64 * 1024;
 /// Rows decoded before they are handed to the day buffers.
 const BATCH_ROWS: usize = 8192;
 /// Reject samples kept for the summary.
@@ -99,7 +107,7 @@ pub trait Progress: Sync {
 pub struct DamagedFile {
     pub path: PathBuf,
     pub error: String,
-    pub lines_before: u64,
+    pub records_before: u64,
 }
 
 /// What a run did, counted where the work happened.
@@ -108,10 +116,10 @@ pub struct RunSummary {
     pub run_id: String,
     pub table: String,
     pub files: usize,
-    pub lines: u64,
+    pub records: u64,
     pub rows: u64,
     pub rejects: u64,
-    /// Header, comment and blank lines.
+    /// Header, comment and blank lines, and JSON objects that are not events.
     pub skipped: u64,
     pub bytes_in: u64,
     pub bytes_decoded: u64,
@@ -126,7 +134,7 @@ pub struct RunSummary {
 /// Per-worker counts, added into the summary at the end.
 #[derive(Default)]
 struct Counts {
-    lines: u64,
+    records: u64,
     rows: u64,
     rejects: u64,
     skipped: u64,
@@ -208,7 +216,7 @@ pub fn run(job: &PartitionJob, progress: &dyn Progress) -> Result<RunSummary, In
     };
     let mut staged = Vec::new();
     for worker in workers {
-        summary.lines += worker.counts.lines;
+        summary.records += worker.counts.records;
         summary.rows += worker.counts.rows;
         summary.rejects += worker.counts.rejects;
         summary.skipped += worker.counts.skipped;
@@ -309,58 +317,137 @@ impl Worker {
 
     fn ingest_file(&mut self, file: &SourceFile, shared: &Shared<'_>) -> Result<(), IngestError> {
         let job = shared.job;
-        let mut decoder = job.format.decoder();
-        let reader = match open(&file.path, &shared.read_bytes) {
-            Ok(reader) => reader,
+        if parquet_input::is_parquet(&file.path) {
+            return self.ingest_parquet(file, shared);
+        }
+        let mut reader = match open(&file.path, &shared.read_bytes) {
+            Ok(reader) => BufReader::with_capacity(HEAD_BYTES, reader),
             Err(error) => return self.damaged(file, error, 0, shared),
         };
-        let mut lines = LineReader::new(reader, job.max_line_bytes);
+        let head = match reader.fill_buf() {
+            Ok(head) => head,
+            Err(error) => return self.damaged(file, error, 0, shared),
+        };
+        let mut decoder = job.format.decoder(head);
+        let mut records = RecordReader::new(reader, decoder.framing(), job.max_line_bytes);
         let outcome = loop {
-            let line = match lines.next_line() {
-                Ok(Some(line)) => line,
+            let record = match records.next_record() {
+                Ok(Some(record)) => record,
                 Ok(None) => break Ok(()),
                 Err(error) => break Err(error),
             };
-            self.counts.lines += 1;
-            let result = if line.overlong {
-                LineOutcome::Rejected(crate::formats::Reject {
+            let result = if record.overlong {
+                Outcome::Rejected(crate::formats::Reject {
                     reason: format!(
-                        "line longer than {} bytes; its start is kept",
+                        "record longer than {} bytes; its start is kept",
                         job.max_line_bytes
                     ),
                 })
             } else {
-                decoder.decode(line.bytes)
+                decoder.decode(record.bytes)
             };
-            match result {
-                LineOutcome::Row => self.counts.rows += 1,
-                LineOutcome::Skipped => self.counts.skipped += 1,
-                LineOutcome::Rejected(reject) => {
-                    let (bytes, number) = (line.bytes.to_vec(), line.number);
-                    self.reject(file, number, &reject.reason, &bytes, shared)?;
-                    if shared.abort.load(Ordering::Relaxed) {
-                        return Ok(());
-                    }
-                }
+            let (bytes, number) = (record.bytes, record.number);
+            if !self.count(result, file, number, bytes, shared)? {
+                return Ok(());
             }
-            if decoder.buffered_rows() >= BATCH_ROWS {
-                self.writer.push(decoder.finish_batch())?;
-                shared.progress.update(shared.read_bytes.load(Ordering::Relaxed));
-            }
+            self.flush_full(decoder.as_mut(), shared)?;
         };
-        self.counts.bytes_decoded += lines.decoded_bytes;
+        self.counts.bytes_decoded += records.decoded_bytes();
         if let Err(error) = outcome {
-            let lines_before = lines.lines_read();
-            if let Some((bytes, number)) = lines.unfinished() {
+            let records_before = records.records_read();
+            if let Some((bytes, number)) = records.unfinished() {
                 let bytes = bytes.to_vec();
-                self.counts.lines += 1;
-                self.reject(file, number, "line cut off by a read error", &bytes, shared)?;
+                self.counts.records += 1;
+                self.counts.rejects += 1;
+                self.reject(file, number, "record cut off by a read error", &bytes, shared)?;
             }
             self.writer.push(decoder.finish_batch())?;
-            return self.damaged(file, error, lines_before, shared);
+            return self.damaged(file, error, records_before, shared);
         }
         self.writer.push(decoder.finish_batch())?;
         shared.progress.update(shared.read_bytes.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    /// A Parquet input file: each row is a record, handed to the format as text values.
+    fn ingest_parquet(
+        &mut self,
+        file: &SourceFile,
+        shared: &Shared<'_>,
+    ) -> Result<(), IngestError> {
+        let mut decoder = shared.job.format.decoder(b"PAR1");
+        let mut rows = match parquet_input::ParquetRows::open(&file.path) {
+            Ok(rows) => rows,
+            Err(error) => return self.damaged(file, error, 0, shared),
+        };
+        shared.read_bytes.fetch_add(file.size, Ordering::Relaxed);
+        let names = rows.names().to_vec();
+        let mut number = 0;
+        loop {
+            let batch = match rows.next_batch() {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break,
+                Err(error) => {
+                    self.writer.push(decoder.finish_batch())?;
+                    return self.damaged(file, error, number, shared);
+                }
+            };
+            let mut values: Vec<Option<&str>> = Vec::with_capacity(names.len());
+            for row in 0..batch.rows() {
+                number += 1;
+                batch.row(row, &mut values);
+                self.counts.bytes_decoded +=
+                    values.iter().map(|v| v.map_or(1, str::len) as u64 + 1).sum::<u64>();
+                let result = decoder.decode_columns(&names, &values);
+                let raw = match result {
+                    Outcome::Rejected(_) => parquet_input::row_as_json(&names, &values),
+                    _ => String::new(),
+                };
+                if !self.count(result, file, number, raw.as_bytes(), shared)? {
+                    return Ok(());
+                }
+                self.flush_full(decoder.as_mut(), shared)?;
+            }
+        }
+        self.writer.push(decoder.finish_batch())?;
+        shared.progress.update(shared.read_bytes.load(Ordering::Relaxed));
+        Ok(())
+    }
+
+    /// Counts one record's outcome, keeping it if rejected; false when the run is aborting.
+    fn count(
+        &mut self,
+        outcome: Outcome,
+        file: &SourceFile,
+        number: u64,
+        raw: &[u8],
+        shared: &Shared<'_>,
+    ) -> Result<bool, IngestError> {
+        self.counts.records += 1;
+        match outcome {
+            Outcome::Row => self.counts.rows += 1,
+            Outcome::Skipped => self.counts.skipped += 1,
+            Outcome::Rejected(reject) => {
+                self.counts.rejects += 1;
+                self.reject(file, number, &reject.reason, raw, shared)?;
+                if shared.abort.load(Ordering::Relaxed) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Hands the decoded rows to the day buffers once a batch is full.
+    fn flush_full(
+        &mut self,
+        decoder: &mut dyn crate::formats::RecordDecoder,
+        shared: &Shared<'_>,
+    ) -> Result<(), IngestError> {
+        if decoder.buffered_rows() >= BATCH_ROWS {
+            self.writer.push(decoder.finish_batch())?;
+            shared.progress.update(shared.read_bytes.load(Ordering::Relaxed));
+        }
         Ok(())
     }
 
@@ -372,7 +459,6 @@ impl Worker {
         raw: &[u8],
         shared: &Shared<'_>,
     ) -> Result<(), IngestError> {
-        self.counts.rejects += 1;
         if shared.job.strict {
             shared.abort.store(true, Ordering::Relaxed);
             let mut failure = shared.strict_failure.lock().expect("no worker panicked");
@@ -395,7 +481,7 @@ impl Worker {
         &mut self,
         file: &SourceFile,
         error: io::Error,
-        lines_before: u64,
+        records_before: u64,
         shared: &Shared<'_>,
     ) -> Result<(), IngestError> {
         if shared.job.strict {
@@ -407,11 +493,11 @@ impl Worker {
             });
             return Ok(());
         }
-        tracing::warn!(path = %file.path.display(), %error, lines_before, "file damaged; rows before the damage kept");
+        tracing::warn!(path = %file.path.display(), %error, records_before, "file damaged; rows before the damage kept");
         shared.damaged.lock().expect("no worker panicked").push(DamagedFile {
             path: file.path.clone(),
             error: error.to_string(),
-            lines_before,
+            records_before,
         });
         Ok(())
     }

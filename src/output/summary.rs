@@ -9,8 +9,13 @@ pub fn print_run_summary(summary: &RunSummary, out: &mut impl Write) -> std::io:
     let seconds = summary.elapsed.as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "partitioned {} files into {}: {} rows, {} rejected, {} header/blank lines ({} lines read)",
-        summary.files, summary.table, summary.rows, summary.rejects, summary.skipped, summary.lines
+        "partitioned {} files into {}: {} rows, {} rejected, {} skipped ({} records read)",
+        summary.files,
+        summary.table,
+        summary.rows,
+        summary.rejects,
+        summary.skipped,
+        summary.records
     )?;
     writeln!(
         out,
@@ -31,7 +36,7 @@ pub fn print_run_summary(summary: &RunSummary, out: &mut impl Write) -> std::io:
     if summary.rejects > 0 {
         writeln!(
             out,
-            "  {} rejected lines kept under _rejects/{}/{}-*.ndjson; first ones:",
+            "  {} rejected records kept under _rejects/{}/{}-*.ndjson; first ones:",
             summary.rejects, summary.table, summary.run_id
         )?;
         for sample in &summary.samples {
@@ -48,10 +53,10 @@ pub fn print_run_summary(summary: &RunSummary, out: &mut impl Write) -> std::io:
     for damaged in &summary.damaged {
         writeln!(
             out,
-            "  damaged file {}: {} (kept the {} lines before the damage)",
+            "  damaged file {}: {} (kept the {} records before the damage)",
             damaged.path.display(),
             damaged.error,
-            damaged.lines_before
+            damaged.records_before
         )?;
     }
     Ok(())

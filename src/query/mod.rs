@@ -1,7 +1,9 @@
 //! Running SQL over the warehouse.
 //!
 //! `logq sql` is read-only: statements that define or change tables (DDL, DML, `COPY`, `SET`)
-//! are refused before planning, so a query can only read the registered tables.
+//! are refused before planning, so a query can only read the registered tables. The JSON
+//! functions of `datafusion-functions-json` (`json_get_str`, `json_get_int`, `json_contains`,
+//! `->`, …) are registered for CloudTrail's JSON text columns.
 //!
 //! TODO(#6): scan caps, time-filter pruning on `event_time`, result reuse and the cost footer.
 
@@ -17,7 +19,10 @@ pub fn session() -> SessionContext {
     // Row-level filtering inside Parquet pages: selective log queries read far fewer rows.
     config.options_mut().execution.parquet.pushdown_filters = true;
     config.options_mut().execution.parquet.reorder_filters = true;
-    SessionContext::new_with_config(config)
+    let mut ctx = SessionContext::new_with_config(config);
+    datafusion_functions_json::register_all(&mut ctx)
+        .expect("the JSON functions register in a fresh session");
+    ctx
 }
 
 /// Plans and starts a read-only query.

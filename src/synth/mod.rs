@@ -5,10 +5,14 @@
 //! and response sizes follow plausible distributions, and several CloudFront distributions
 //! or S3 buckets write side by side. File names follow AWS's conventions:
 //! `<distribution>.YYYY-MM-DD-HH.<id>.gz` for CloudFront and `YYYY-MM-DD-hh-mm-ss-<id>` for
-//! S3 access logs. The same seed always writes the same bytes.
+//! S3 access logs; WAF, CloudTrail and ALB files carry the account, region and delivery minute
+//! in their names as those services write them. The same seed always writes the same bytes.
 
+mod alb;
 mod cloudfront;
+mod cloudtrail;
 mod s3_access;
+mod waf;
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -46,6 +50,9 @@ pub fn generate(plan: &Plan) -> io::Result<Generated> {
     match plan.format {
         FormatName::CloudFront => cloudfront::generate(plan),
         FormatName::S3Access => s3_access::generate(plan),
+        FormatName::Waf => waf::generate(plan),
+        FormatName::CloudTrail => cloudtrail::generate(plan),
+        FormatName::Alb => alb::generate(plan),
     }
 }
 
@@ -197,6 +204,14 @@ impl LogFile {
         self.out.write_all(text.as_bytes())?;
         self.out.write_all(b"\n")?;
         self.bytes += text.len() as u64 + 1;
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Writes one record that is not a line of its own (an element of a JSON array).
+    pub(crate) fn record(&mut self, text: &str) -> io::Result<()> {
+        self.out.write_all(text.as_bytes())?;
+        self.bytes += text.len() as u64;
         self.lines += 1;
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! independent oracle (`fixtures/oracle.py`) computed into `fixtures/expected.json`.
 
 mod corpus;
+mod formats;
 mod partition;
 mod sql;
 mod support;

@@ -211,7 +211,7 @@ fn generated_logs_partition_without_rejects() {
         .ok();
         let lines: u64 = run
             .stderr
-            .split(" lines")
+            .split(" records")
             .next()
             .and_then(|s| s.split_whitespace().last())
             .and_then(|n| n.parse().ok())

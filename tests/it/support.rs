@@ -123,7 +123,7 @@ pub fn rejected_lines(warehouse: &Path, table: &str) -> Vec<(String, u64)> {
     found
 }
 
-/// Numbers in a summary line such as `…: 93 rows, 4 rejected, 20 header/blank lines (117 lines read)`.
+/// Numbers in a summary line such as `…: 93 rows, 4 rejected, 20 skipped (117 records read)`.
 pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
     let line = stderr.lines().find(|l| l.starts_with("partitioned ")).expect("summary line");
     let number_before = |word: &str| -> u64 {
@@ -133,7 +133,7 @@ pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
     (
         number_before(" rows"),
         number_before(" rejected"),
-        number_before(" header/blank"),
-        number_before(" lines read"),
+        number_before(" skipped"),
+        number_before(" records read"),
     )
 }
