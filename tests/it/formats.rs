@@ -308,9 +308,12 @@ fn cloudfront_v2_parquet_output_loads_by_column_name() {
         ("c_country", text(&[Some("DE"), Some("US"), Some("US")])),
     ])
     .unwrap();
+    // Delivered under a Hive-style suffix path, as v2 writes with enableHiveCompatiblePath.
     let source = scratch();
-    let file =
-        std::fs::File::create(source.path().join("E2TQ8ZVN4KJ1WF.2026-11-06-09.parquet")).unwrap();
+    let folder =
+        source.path().join("DistributionId=E2TQ8ZVN4KJ1WF/year=2026/month=11/day=06/hour=09");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = std::fs::File::create(folder.join("E2TQ8ZVN4KJ1WF.2026-11-06-09.parquet")).unwrap();
     let mut writer = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
