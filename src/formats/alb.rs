@@ -28,7 +28,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::columns::{Column, Kind, RowBuilder, col};
 use super::text::{Token, parse_iso8601, tokenize};
-use super::{Framing, LogFormat, Outcome, RecordDecoder, Reject, schema_of};
+use super::{Framing, LogFormat, Outcome, RecordDecoder, Reject, decode_text_line, schema_of};
 
 /// Stored columns. The fields map onto them through [`FIELDS`].
 static COLUMNS: [Column; 37] = [
@@ -246,19 +246,10 @@ impl RecordDecoder for AlbDecoder {
     }
 
     fn decode(&mut self, line: &[u8]) -> Outcome {
-        if line.iter().all(|&b| b == b'\r' || b == b' ' || b == b'\t') {
-            return Outcome::Skipped;
-        }
         if line.starts_with(TEST_OBJECT_LINE.as_bytes()) {
             return Outcome::Skipped;
         }
-        let Ok(line) = std::str::from_utf8(line) else {
-            return Outcome::Rejected(Reject::new("line is not valid UTF-8"));
-        };
-        match self.decode_row(line) {
-            Ok(()) => Outcome::Row,
-            Err(reject) => Outcome::Rejected(reject),
-        }
+        decode_text_line(line, |line| self.decode_row(line))
     }
 
     fn buffered_rows(&self) -> usize {
@@ -276,6 +267,7 @@ mod tests {
     use arrow::datatypes::{Float64Type, Int16Type, Int32Type, TimestampMicrosecondType};
 
     use super::*;
+    use crate::formats::test_util::text;
 
     const DOC_LINE: &str = r#"https 2026-11-02T08:15:02.186641Z app/shop-lb/50dc6c495c0c9188 192.0.2.10:2817 10.0.0.1:80 0.086 0.048 0.037 200 200 0 57 "GET https://shop.example.com:443/cart?id=7 HTTP/1.1" "curl/8.4.0 \"x\"" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/shop/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "shop.example.com" "arn:aws:acm:eu-west-1:111122223333:certificate/1234" 1 2026-11-02T08:15:01.364000Z "waf,forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234abcd"#;
 
@@ -283,11 +275,6 @@ mod tests {
         let mut decoder = Alb.decoder(b"");
         let outcomes = lines.iter().map(|l| decoder.decode(l.as_bytes())).collect();
         (decoder.finish_batch(), outcomes)
-    }
-
-    fn text(batch: &RecordBatch, name: &str, row: usize) -> Option<String> {
-        let column = batch.column_by_name(name).unwrap().as_string::<i32>();
-        column.is_valid(row).then(|| column.value(row).to_owned())
     }
 
     #[test]

@@ -42,7 +42,7 @@ use jiter::{Jiter, JiterResult, Peek};
 
 use super::columns::{Column, Kind, RowBuilder, col};
 use super::text::{parse_decimal, parse_hms, parse_int, parse_iso_date, to_micros};
-use super::{Framing, LogFormat, Outcome, RecordDecoder, Reject, schema_of};
+use super::{Framing, LogFormat, Outcome, RecordDecoder, Reject, decode_text_line, schema_of};
 
 /// The documented fields after `date` and `time`, in documented order.
 const W3C_NAMES: [&str; 31] = [
@@ -347,28 +347,18 @@ impl RecordDecoder for CloudFrontDecoder {
 
     fn decode(&mut self, line: &[u8]) -> Outcome {
         if self.json {
-            return match self.decode_json(line) {
-                Ok(()) => Outcome::Row,
-                Err(reject) => Outcome::Rejected(reject),
-            };
+            return Outcome::of(self.decode_json(line));
         }
         if line.first() == Some(&b'#') {
             self.read_header(line);
             return Outcome::Skipped;
         }
-        if line.iter().all(|&b| b == b'\r' || b == b'\t' || b == b' ') {
-            return Outcome::Skipped;
-        }
-        let Ok(line) = std::str::from_utf8(line) else {
-            return Outcome::Rejected(Reject::new("line is not valid UTF-8"));
-        };
-        if !line.contains('\t') {
-            return Outcome::Rejected(Reject::new("not a tab-separated record"));
-        }
-        match self.decode_row(line) {
-            Ok(()) => Outcome::Row,
-            Err(reject) => Outcome::Rejected(reject),
-        }
+        decode_text_line(line, |line| {
+            if !line.contains('\t') {
+                return Err(Reject::new("not a tab-separated record"));
+            }
+            self.decode_row(line)
+        })
     }
 
     fn decode_columns(&mut self, names: &[String], values: &[Option<&str>]) -> Outcome {
@@ -387,10 +377,7 @@ impl RecordDecoder for CloudFrontDecoder {
                 None => line.push('-'),
             }
         }
-        let outcome = match self.decode_row(&line) {
-            Ok(()) => Outcome::Row,
-            Err(reject) => Outcome::Rejected(reject),
-        };
+        let outcome = Outcome::of(self.decode_row(&line));
         self.line = line;
         outcome
     }
@@ -410,6 +397,7 @@ mod tests {
     use arrow::datatypes::{Float64Type, Int16Type, Int64Type, TimestampMicrosecondType};
 
     use super::*;
+    use crate::formats::test_util::text;
     use crate::formats::text::{days_from_civil, to_micros};
 
     const HEADER_33: &str = "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end";
@@ -457,11 +445,6 @@ mod tests {
         let mut decoder = CloudFront.decoder(b"");
         let outcomes = lines.iter().map(|l| decoder.decode(l.as_bytes())).collect();
         (decoder.finish_batch(), outcomes)
-    }
-
-    fn text(batch: &RecordBatch, name: &str, row: usize) -> Option<String> {
-        let col = batch.column_by_name(name).unwrap().as_string::<i32>();
-        col.is_valid(row).then(|| col.value(row).to_owned())
     }
 
     #[test]

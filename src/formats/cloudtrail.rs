@@ -24,13 +24,12 @@
 
 use std::sync::OnceLock;
 
-use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
 
 use super::json::{
-    Decoded, JsonColumn, JsonKind, JsonRows, JsonTable, TimeKind, jcol, list_of, struct_of,
+    JsonColumn, JsonDecoder, JsonKind, JsonTable, TimeKind, jcol, list_of, struct_of,
 };
-use super::{Framing, LogFormat, Outcome, RecordDecoder};
+use super::{LogFormat, RecordDecoder};
 
 fn table() -> &'static JsonTable {
     static TABLE: OnceLock<JsonTable> = OnceLock::new();
@@ -125,42 +124,18 @@ impl LogFormat for CloudTrail {
     }
 
     fn decoder(&self, _head: &[u8]) -> Box<dyn RecordDecoder> {
-        Box::new(CloudTrailDecoder { rows: JsonRows::new(table(), self.schema()) })
-    }
-}
-
-struct CloudTrailDecoder {
-    rows: JsonRows,
-}
-
-impl RecordDecoder for CloudTrailDecoder {
-    fn framing(&self) -> Framing {
-        Framing::Json { wrapper: Some("Records") }
-    }
-
-    fn decode(&mut self, record: &[u8]) -> Outcome {
-        match self.rows.decode(record) {
-            Ok(Decoded::Row) => Outcome::Row,
-            Ok(Decoded::NotAnEvent) => Outcome::Skipped,
-            Err(reject) => Outcome::Rejected(reject),
-        }
-    }
-
-    fn buffered_rows(&self) -> usize {
-        self.rows.rows()
-    }
-
-    fn finish_batch(&mut self) -> RecordBatch {
-        self.rows.finish()
+        Box::new(JsonDecoder::new(table(), self.schema(), Some("Records"), |batch| batch))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Array, AsArray};
+    use arrow::array::{AsArray, RecordBatch};
     use arrow::datatypes::TimestampMicrosecondType;
 
     use super::*;
+    use crate::formats::Outcome;
+    use crate::formats::test_util::text;
 
     const ASSUMED_ROLE: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:alice","arn":"arn:aws:sts::111122223333:assumed-role/Admin/alice","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/Admin","accountId":"111122223333","userName":"Admin"},"attributes":{"creationDate":"2026-11-02T08:00:00Z","mfaAuthenticated":"true"}}},"eventTime":"2026-11-02T08:15:02Z","eventSource":"s3.amazonaws.com","eventName":"PutBucketPolicy","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2.15","requestParameters":{"bucketName":"northwind-media-assets","policy":"{\"Version\":\"2012-10-17\"}"},"responseElements":null,"requestID":"R1","eventID":"E1","readOnly":false,"resources":[{"ARN":"arn:aws:s3:::northwind-media-assets","accountId":"111122223333","type":"AWS::S3::Bucket"}],"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.eu-west-1.amazonaws.com"}}"#;
 
@@ -168,11 +143,6 @@ mod tests {
         let mut decoder = CloudTrail.decoder(b"{");
         let outcomes = records.iter().map(|r| decoder.decode(r.as_bytes())).collect();
         (decoder.finish_batch(), outcomes)
-    }
-
-    fn text(batch: &RecordBatch, name: &str, row: usize) -> Option<String> {
-        let column = batch.column_by_name(name).unwrap().as_string::<i32>();
-        column.is_valid(row).then(|| column.value(row).to_owned())
     }
 
     #[test]

@@ -29,7 +29,10 @@ use arrow::record_batch::RecordBatch;
 use jiter::{Jiter, JiterResult, Peek};
 
 use super::text::{parse_int, parse_iso8601};
-use super::{EVENT_TIME_COLUMN, EXTRA_FIELDS_COLUMN, Reject, event_time_type, extra_fields_type};
+use super::{
+    EVENT_TIME_COLUMN, EXTRA_FIELDS_COLUMN, Framing, Outcome, RecordDecoder, Reject,
+    event_time_type, extra_fields_type,
+};
 
 /// How a declared column's JSON value becomes a column value.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,7 +203,7 @@ fn insert(level: &mut Vec<(&'static str, Target)>, path: &'static [&'static str]
 }
 
 /// Decodes JSON records of one table into rows.
-pub(crate) struct JsonRows {
+struct JsonRows {
     table: &'static JsonTable,
     schema: SchemaRef,
     time: Vec<i64>,
@@ -211,14 +214,8 @@ pub(crate) struct JsonRows {
     seen: Vec<bool>,
 }
 
-/// What became of one record.
-pub(crate) enum Decoded {
-    Row,
-    NotAnEvent,
-}
-
 impl JsonRows {
-    pub(crate) fn new(table: &'static JsonTable, schema: SchemaRef) -> Self {
+    fn new(table: &'static JsonTable, schema: SchemaRef) -> Self {
         JsonRows {
             table,
             schema,
@@ -230,12 +227,8 @@ impl JsonRows {
         }
     }
 
-    pub(crate) fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Decodes one record, which must be one JSON object; on failure nothing is appended.
-    pub(crate) fn decode(&mut self, record: &[u8]) -> Result<Decoded, Reject> {
+    fn decode(&mut self, record: &[u8]) -> Result<Outcome, Reject> {
         if std::str::from_utf8(record).is_err() {
             return Err(Reject::new("record is not valid UTF-8"));
         }
@@ -260,7 +253,7 @@ impl JsonRows {
         }
         if not_an_event {
             self.rollback();
-            return Ok(Decoded::NotAnEvent);
+            return Ok(Outcome::Skipped);
         }
         let Some(time) = record_time else {
             self.rollback();
@@ -277,7 +270,7 @@ impl JsonRows {
         self.extra.close_row();
         self.time.push(time);
         self.rows += 1;
-        Ok(Decoded::Row)
+        Ok(Outcome::Row)
     }
 
     fn rollback(&mut self) {
@@ -364,7 +357,7 @@ impl JsonRows {
     }
 
     /// The decoded rows as one batch; the decoder starts empty again.
-    pub(crate) fn finish(&mut self) -> RecordBatch {
+    fn finish(&mut self) -> RecordBatch {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 2);
         let time =
             TimestampMicrosecondArray::from(std::mem::take(&mut self.time)).with_timezone("UTC");
@@ -374,6 +367,47 @@ impl JsonRows {
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), arrays)
             .expect("buffers are made from the same declaration as the schema")
+    }
+}
+
+/// The decoder of a JSON table: records split as `framing` says, each batch passed through
+/// `finish` (a format's fix-up, such as WAF's host from the `Host` header).
+pub(crate) struct JsonDecoder {
+    rows: JsonRows,
+    framing: Framing,
+    finish: fn(RecordBatch) -> RecordBatch,
+}
+
+impl JsonDecoder {
+    pub(crate) fn new(
+        table: &'static JsonTable,
+        schema: SchemaRef,
+        wrapper: Option<&'static str>,
+        finish: fn(RecordBatch) -> RecordBatch,
+    ) -> Self {
+        JsonDecoder {
+            rows: JsonRows::new(table, schema),
+            framing: Framing::Json { wrapper },
+            finish,
+        }
+    }
+}
+
+impl RecordDecoder for JsonDecoder {
+    fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    fn decode(&mut self, record: &[u8]) -> Outcome {
+        self.rows.decode(record).unwrap_or_else(Outcome::Rejected)
+    }
+
+    fn buffered_rows(&self) -> usize {
+        self.rows.rows
+    }
+
+    fn finish_batch(&mut self) -> RecordBatch {
+        (self.finish)(self.rows.finish())
     }
 }
 

@@ -101,6 +101,31 @@ pub enum Outcome {
     Rejected(Reject),
 }
 
+impl Outcome {
+    /// A row if `decoded` succeeded, else its rejection.
+    pub(crate) fn of(decoded: Result<(), Reject>) -> Outcome {
+        match decoded {
+            Ok(()) => Outcome::Row,
+            Err(reject) => Outcome::Rejected(reject),
+        }
+    }
+}
+
+/// What the text formats do with a line before their own parsing: a blank line is skipped,
+/// one that is not UTF-8 rejected, and any other handed to `decode`.
+pub(crate) fn decode_text_line(
+    line: &[u8],
+    decode: impl FnOnce(&str) -> Result<(), Reject>,
+) -> Outcome {
+    if line.iter().all(|&b| matches!(b, b'\r' | b' ' | b'\t')) {
+        return Outcome::Skipped;
+    }
+    match std::str::from_utf8(line) {
+        Ok(line) => Outcome::of(decode(line)),
+        Err(_) => Outcome::Rejected(Reject::new("line is not valid UTF-8")),
+    }
+}
+
 /// Why a record was rejected.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
@@ -181,6 +206,19 @@ fn schema_of(columns: &[columns::Column]) -> SchemaRef {
     fields.extend(columns.iter().map(|c| Field::new(c.name, c.kind.data_type(), true)));
     fields.push(Field::new(EXTRA_FIELDS_COLUMN, extra_fields_type(), true));
     Arc::new(Schema::new(fields))
+}
+
+/// Helpers the formats' unit tests share.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use arrow::array::{Array, AsArray};
+    use arrow::record_batch::RecordBatch;
+
+    /// The text in column `name` of `row`, `None` when NULL.
+    pub(crate) fn text(batch: &RecordBatch, name: &str, row: usize) -> Option<String> {
+        let column = batch.column_by_name(name).unwrap().as_string::<i32>();
+        column.is_valid(row).then(|| column.value(row).to_owned())
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::columns::{Column, Kind, RowBuilder, col};
 use super::text::{Token, checked_days, parse_hms, parse_int, to_micros, tokenize};
-use super::{Framing, LogFormat, Outcome, RecordDecoder, Reject, schema_of};
+use super::{Framing, LogFormat, Outcome, RecordDecoder, Reject, decode_text_line, schema_of};
 
 /// Stored columns, in documented field order without the time (field 3).
 static COLUMNS: [Column; 26] = [
@@ -184,16 +184,7 @@ impl RecordDecoder for S3AccessDecoder {
     }
 
     fn decode(&mut self, line: &[u8]) -> Outcome {
-        if line.iter().all(|&b| b == b'\r' || b == b' ' || b == b'\t') {
-            return Outcome::Skipped;
-        }
-        let Ok(line) = std::str::from_utf8(line) else {
-            return Outcome::Rejected(Reject::new("line is not valid UTF-8"));
-        };
-        match self.decode_row(line) {
-            Ok(()) => Outcome::Row,
-            Err(reject) => Outcome::Rejected(reject),
-        }
+        decode_text_line(line, |line| self.decode_row(line))
     }
 
     fn buffered_rows(&self) -> usize {
@@ -211,6 +202,7 @@ mod tests {
     use arrow::datatypes::{Int16Type, Int64Type, TimestampMicrosecondType};
 
     use super::*;
+    use crate::formats::test_util::text;
     use crate::formats::text::days_from_civil;
 
     const OWNER: &str = "5f1b9c0e8a7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170615243a";
@@ -255,11 +247,6 @@ mod tests {
         let mut decoder = S3Access.decoder(b"");
         let outcomes = lines.iter().map(|l| decoder.decode(l.as_bytes())).collect();
         (decoder.finish_batch(), outcomes)
-    }
-
-    fn text(batch: &RecordBatch, name: &str, row: usize) -> Option<String> {
-        let col = batch.column_by_name(name).unwrap().as_string::<i32>();
-        col.is_valid(row).then(|| col.value(row).to_owned())
     }
 
     #[test]

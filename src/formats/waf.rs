@@ -24,8 +24,10 @@ use std::sync::{Arc, OnceLock};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 
-use super::json::{JsonColumn, JsonKind, JsonRows, JsonTable, TimeKind, jcol, list_of, struct_of};
-use super::{Framing, LogFormat, Outcome, RecordDecoder};
+use super::json::{
+    JsonColumn, JsonDecoder, JsonKind, JsonTable, TimeKind, jcol, list_of, struct_of,
+};
+use super::{LogFormat, RecordDecoder};
 
 fn match_details() -> DataType {
     list_of(struct_of(&[
@@ -165,33 +167,7 @@ impl LogFormat for Waf {
     }
 
     fn decoder(&self, _head: &[u8]) -> Box<dyn RecordDecoder> {
-        Box::new(WafDecoder { rows: JsonRows::new(table(), self.schema()) })
-    }
-}
-
-struct WafDecoder {
-    rows: JsonRows,
-}
-
-impl RecordDecoder for WafDecoder {
-    fn framing(&self) -> Framing {
-        Framing::Json { wrapper: None }
-    }
-
-    fn decode(&mut self, record: &[u8]) -> Outcome {
-        match self.rows.decode(record) {
-            Ok(_) => Outcome::Row,
-            Err(reject) => Outcome::Rejected(reject),
-        }
-    }
-
-    fn buffered_rows(&self) -> usize {
-        self.rows.rows()
-    }
-
-    fn finish_batch(&mut self) -> RecordBatch {
-        let batch = self.rows.finish();
-        host_from_headers(batch)
+        Box::new(JsonDecoder::new(table(), self.schema(), None, host_from_headers))
     }
 }
 
@@ -236,7 +212,7 @@ mod tests {
     use arrow::datatypes::{Int32Type, Int64Type, TimestampMicrosecondType};
 
     use super::*;
-    use crate::formats::Reject;
+    use crate::formats::{Outcome, Reject};
 
     const BLOCKED: &str = r#"{"timestamp":1762000000123,"formatVersion":1,"webaclId":"arn:aws:wafv2:us-east-1:111122223333:global/webacl/site/abc","terminatingRuleId":"SQLi","terminatingRuleType":"REGULAR","action":"BLOCK","terminatingRuleMatchDetails":[{"conditionType":"SQL_INJECTION","sensitivityLevel":"HIGH","location":"ARGS","matchedData":["1","OR","1"]}],"httpSourceName":"CF","httpSourceId":"E2TQ8ZVN4KJ1WF","ruleGroupList":[],"rateBasedRuleList":[{"rateBasedRuleId":"r1","limitKey":"IP","maxRateAllowed":100,"evaluationWindowSec":"120","limitValue":"INVALID"}],"nonTerminatingMatchingRules":[],"requestHeadersInserted":null,"responseCodeSent":403,"httpRequest":{"clientIp":"198.51.100.7","country":"NL","headers":[{"name":"Host","value":"www.example.com"},{"name":"User-Agent","value":"sqlmap/1.8"}],"uri":"/search","args":"q=1%20OR%201","httpVersion":"HTTP/1.1","httpMethod":"GET","requestId":"req-1"},"labels":[{"name":"awswaf:managed:aws:sql-database:SQLi_QueryArguments"}],"newKey":{"a":1}}"#;
 

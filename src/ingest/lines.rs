@@ -3,14 +3,14 @@
 //! length so that one runaway line cannot exhaust memory.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::bufread::MultiGzDecoder;
 
 /// Bytes read from the underlying file in one call.
-const READ_CHUNK: usize = 256 * 1024;
+pub(crate) const READ_CHUNK: usize = 256 * 1024;
 
 /// One record of a raw file: a line, or a JSON record (see `records`).
 pub struct Line<'a> {
@@ -38,16 +38,62 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
+/// A raw file, opened by what its first bytes say it is.
+pub(crate) enum Opened<'a> {
+    /// Text or JSON, decompressed if it was gzip.
+    Stream(Box<dyn Read + 'a>),
+    /// A Parquet file (CloudFront v2), read by its footer rather than as a stream; nothing of
+    /// it has been counted as read yet.
+    Parquet(File),
+}
+
 /// Opens a raw file for reading, decompressing it if it is gzip.
-pub(crate) fn open<'a>(path: &Path, read_bytes: &'a AtomicU64) -> io::Result<Box<dyn Read + 'a>> {
-    let file = File::open(path)?;
-    let mut buffered =
-        BufReader::with_capacity(READ_CHUNK, Counted { inner: file, count: read_bytes });
+pub(crate) fn open<'a>(path: &Path, read_bytes: &'a AtomicU64) -> io::Result<Opened<'a>> {
+    let mut file = File::open(path)?;
+    let mut magic = Vec::with_capacity(4);
+    (&mut file).take(4).read_to_end(&mut magic)?;
+    if magic == b"PAR1" {
+        file.rewind()?;
+        return Ok(Opened::Parquet(file));
+    }
+    // The sniffed bytes are handed on (and counted) ahead of the rest of the file.
+    let inner = io::Cursor::new(magic).chain(file);
+    let mut buffered = BufReader::with_capacity(READ_CHUNK, Counted { inner, count: read_bytes });
     let magic = buffered.fill_buf()?;
     if magic.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(MultiGzDecoder::new(buffered)))
+        Ok(Opened::Stream(Box::new(MultiGzDecoder::new(buffered))))
     } else {
-        Ok(Box::new(buffered))
+        Ok(Opened::Stream(Box::new(buffered)))
+    }
+}
+
+/// Moves the unread bytes `buf[start..end]` to the front of `buf` and reads once more after
+/// them, at most [`READ_CHUNK`] bytes; returns how many were read, 0 at the end of the stream.
+pub(crate) fn refill(
+    inner: &mut impl Read,
+    buf: &mut [u8],
+    start: &mut usize,
+    end: &mut usize,
+) -> io::Result<usize> {
+    if *start > 0 {
+        buf.copy_within(*start..*end, 0);
+        *end -= *start;
+        *start = 0;
+    }
+    let room = (buf.len() - *end).min(READ_CHUNK);
+    if room == 0 {
+        // Cannot happen: readers cut a record longer than their cap before the buffer fills.
+        return Err(io::Error::other("read buffer full"));
+    }
+    loop {
+        match inner.read(&mut buf[*end..*end + room]) {
+            Ok(n) => {
+                *end += n;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -134,24 +180,9 @@ impl<R: Read> LineReader<R> {
     }
 
     fn fill(&mut self) -> io::Result<()> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        let room = (self.buf.len() - self.end).min(READ_CHUNK);
-        let n = loop {
-            match self.inner.read(&mut self.buf[self.end..self.end + room]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
+        let n = refill(&mut self.inner, &mut self.buf, &mut self.start, &mut self.end)?;
         self.decoded_bytes += n as u64;
-        self.end += n;
-        if n == 0 {
-            self.eof = true;
-        }
+        self.eof |= n == 0;
         Ok(())
     }
 

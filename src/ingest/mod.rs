@@ -34,7 +34,7 @@ pub use lines::Line;
 pub use records::RecordReader;
 pub use rejects::RejectSample;
 
-use lines::open;
+use lines::{Opened, open};
 use rejects::RejectSink;
 use writer::PartitionWriter;
 
@@ -317,11 +317,9 @@ impl Worker {
 
     fn ingest_file(&mut self, file: &SourceFile, shared: &Shared<'_>) -> Result<(), IngestError> {
         let job = shared.job;
-        if parquet_input::is_parquet(&file.path) {
-            return self.ingest_parquet(file, shared);
-        }
         let mut reader = match open(&file.path, &shared.read_bytes) {
-            Ok(reader) => BufReader::with_capacity(HEAD_BYTES, reader),
+            Ok(Opened::Stream(reader)) => BufReader::with_capacity(HEAD_BYTES, reader),
+            Ok(Opened::Parquet(parquet)) => return self.ingest_parquet(parquet, file, shared),
             Err(error) => return self.damaged(file, error, 0, shared),
         };
         let head = match reader.fill_buf() {
@@ -372,11 +370,12 @@ impl Worker {
     /// A Parquet input file: each row is a record, handed to the format as text values.
     fn ingest_parquet(
         &mut self,
+        parquet: fs::File,
         file: &SourceFile,
         shared: &Shared<'_>,
     ) -> Result<(), IngestError> {
         let mut decoder = shared.job.format.decoder(b"PAR1");
-        let mut rows = match parquet_input::ParquetRows::open(&file.path) {
+        let mut rows = match parquet_input::ParquetRows::open(parquet) {
             Ok(rows) => rows,
             Err(error) => return self.damaged(file, error, 0, shared),
         };

@@ -3,8 +3,7 @@
 //! header. A column with no text form (a nested one) reads as NULL.
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::path::Path;
+use std::io;
 
 use arrow::array::{Array, AsArray, StringArray};
 use arrow::compute::cast;
@@ -15,12 +14,6 @@ use super::rejects::push_json_string;
 
 /// Rows per batch read from a Parquet input file.
 const BATCH_ROWS: usize = 8192;
-
-/// Whether a file starts with Parquet's magic bytes.
-pub(crate) fn is_parquet(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"PAR1"
-}
 
 /// The rows of one Parquet file.
 pub(crate) struct ParquetRows {
@@ -35,8 +28,7 @@ pub(crate) struct TextBatch {
 }
 
 impl ParquetRows {
-    pub(crate) fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
+    pub(crate) fn open(file: File) -> io::Result<Self> {
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(io::Error::other)?;
         let names = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
         let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(io::Error::other)?;

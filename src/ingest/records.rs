@@ -22,11 +22,9 @@
 
 use std::io::{self, Read};
 
-use super::lines::{Line, LineReader};
+use super::lines::{Line, LineReader, refill};
 use crate::formats::Framing;
 
-/// Bytes read from the underlying stream in one call.
-const READ_CHUNK: usize = 256 * 1024;
 /// How far ahead the scanner looks for `"Records" : [` after an opening brace.
 const WRAPPER_LOOKAHEAD: usize = 4096;
 
@@ -116,7 +114,7 @@ impl<R: Read> JsonRecords<R> {
     pub(crate) fn new(inner: R, max_record: usize, wrapper: Option<&'static str>) -> Self {
         JsonRecords {
             inner,
-            buf: vec![0; max_record.max(WRAPPER_LOOKAHEAD) + READ_CHUNK],
+            buf: vec![0; max_record.max(WRAPPER_LOOKAHEAD) + super::lines::READ_CHUNK],
             start: 0,
             end: 0,
             eof: false,
@@ -241,13 +239,8 @@ impl<R: Read> JsonRecords<R> {
         let mut scan = Scan::default();
         let mut i = self.start;
         let container = matches!(first, b'{' | b'[' | b'"');
-        let resync = !self.in_array;
         loop {
-            let done = if container {
-                scan_container(&self.buf[..self.end], &mut i, &mut scan, resync, self.eof)
-            } else {
-                scan_bare(&self.buf[..self.end], &mut i, self.in_array)
-            };
+            let done = self.scan(&mut i, &mut scan, container);
             if done || (self.eof && i >= self.end) {
                 let end = i.min(self.end);
                 if end - self.start > self.max_record {
@@ -281,11 +274,7 @@ impl<R: Read> JsonRecords<R> {
         self.head.clear();
         self.head.extend_from_slice(&self.buf[self.start..self.start + self.max_record]);
         loop {
-            let done = if container {
-                scan_container(&self.buf[..self.end], &mut i, &mut scan, !self.in_array, self.eof)
-            } else {
-                scan_bare(&self.buf[..self.end], &mut i, self.in_array)
-            };
+            let done = self.scan(&mut i, &mut scan, container);
             let end = i.min(self.end);
             self.consume(end - self.start);
             if done || self.eof {
@@ -297,29 +286,19 @@ impl<R: Read> JsonRecords<R> {
     }
 
     fn fill(&mut self) -> io::Result<()> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        let room = (self.buf.len() - self.end).min(READ_CHUNK);
-        if room == 0 {
-            // Cannot happen: a record longer than the cap is cut before the buffer fills.
-            return Err(io::Error::other("record buffer full"));
-        }
-        let n = loop {
-            match self.inner.read(&mut self.buf[self.end..self.end + room]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        };
+        let n = refill(&mut self.inner, &mut self.buf, &mut self.start, &mut self.end)?;
         self.decoded_bytes += n as u64;
-        self.end += n;
-        if n == 0 {
-            self.eof = true;
-        }
+        self.eof |= n == 0;
         Ok(())
+    }
+
+    /// Advances a value scan through the bytes read so far; true once the value is complete.
+    fn scan(&self, i: &mut usize, scan: &mut Scan, container: bool) -> bool {
+        if container {
+            scan_container(&self.buf[..self.end], i, scan, !self.in_array, self.eof)
+        } else {
+            scan_bare(&self.buf[..self.end], i, self.in_array)
+        }
     }
 }
 
