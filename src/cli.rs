@@ -21,25 +21,55 @@ pub struct Cli {
     /// More diagnostics on stderr (-v: each action, -vv: each file).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Config file [default: ./logq.toml when there is one].
+    #[arg(long, global = true, env = "LOGQ_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The warehouse folder: `--warehouse`, else `LOGQ_WAREHOUSE`, else `./logq-warehouse`.
+/// The warehouse folder: `--warehouse`, else `LOGQ_WAREHOUSE`, else the config file's
+/// `warehouse`, else `./logq-warehouse`.
 #[derive(Debug, clap::Args)]
 pub struct WarehouseArg {
-    /// Folder holding the partitioned tables.
-    #[arg(long, env = "LOGQ_WAREHOUSE", default_value = "logq-warehouse")]
-    pub warehouse: PathBuf,
+    /// Folder holding the partitioned tables [default: the config's, else ./logq-warehouse].
+    #[arg(long, env = "LOGQ_WAREHOUSE")]
+    pub warehouse: Option<PathBuf>,
+}
+
+impl WarehouseArg {
+    /// The folder to use, given the config file's choice.
+    pub fn resolve(&self, configured: Option<&std::path::Path>) -> PathBuf {
+        self.warehouse
+            .clone()
+            .or_else(|| configured.map(std::path::Path::to_owned))
+            .unwrap_or_else(|| PathBuf::from("logq-warehouse"))
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Rewrite raw logs into `<warehouse>/<table>/dt=YYYY-MM-DD/*.parquet`.
+    /// Rewrite new raw logs into `<warehouse>/<table>/dt=YYYY-MM-DD/*.parquet`.
     ///
-    /// Reads every file under --source (plain or gzip), keeps rejected records under
-    /// `<warehouse>/_rejects/<table>/`, and prints a summary on stderr.
+    /// With --format and --source, reads that folder; without them, every [[source]] of the
+    /// config file. Only objects not ingested before are read (the warehouse keeps a ledger);
+    /// objects that changed since are reported and not read again. Rows land in the partition
+    /// of their own event_time, however late they arrive. Rejected records are kept under
+    /// `<warehouse>/_rejects/<table>/`. The partitions touched are then compacted. A run is
+    /// committed whole or not at all: killed at any point, running it again completes it
+    /// exactly once. One job runs per warehouse at a time; a second one is refused (exit 1).
     Partition(PartitionArgs),
+    /// Merge each partition's small files into files of about --target-file-size.
+    ///
+    /// Queries running meanwhile answer from the files they started with.
+    Compact(CompactArgs),
+    /// Show each table's partitions, files, rows, bytes, rejects, last run and how far its
+    /// data is complete.
+    ///
+    /// "Complete through" is the newest delivery ingested from the table's sources minus
+    /// their delivery lag (per format, or the config's delivery_lag): the time before which
+    /// no more records are expected.
+    Status(StatusArgs),
     /// Run read-only SQL over the warehouse's tables and print the result on stdout.
     ///
     /// Tables: cloudfront, s3_access, waf, cloudtrail, alb (those that have been partitioned).
@@ -82,12 +112,12 @@ impl From<RawFormat> for FormatName {
 
 #[derive(Debug, clap::Args)]
 pub struct PartitionArgs {
-    /// Format of the raw logs.
-    #[arg(long)]
-    pub format: RawFormat,
+    /// Format of the raw logs at --source.
+    #[arg(long, requires = "source")]
+    pub format: Option<RawFormat>,
     /// Folder (or single file) of raw logs as AWS delivers them.
-    #[arg(long)]
-    pub source: PathBuf,
+    #[arg(long, requires = "format")]
+    pub source: Option<PathBuf>,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
     /// Fail on the first rejected line or unreadable file, writing nothing.
@@ -96,12 +126,49 @@ pub struct PartitionArgs {
     /// Worker threads [default: number of cores].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Decoded rows held in memory before a day is written out, e.g. 512MiB.
-    #[arg(long, default_value = "384MiB", value_parser = parse_size)]
-    pub memory_budget: u64,
-    /// Longest line or JSON record accepted; longer ones are rejected with their start kept.
-    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
-    pub max_line: u64,
+    /// Decoded rows held in memory before a day is written out [default: 384MiB].
+    #[arg(long, value_parser = parse_size)]
+    pub memory_budget: Option<u64>,
+    /// Longest line or JSON record accepted; longer ones are rejected with their start kept
+    /// [default: 1MiB].
+    #[arg(long, value_parser = parse_size)]
+    pub max_line: Option<u64>,
+    /// Do not compact the partitions this run touched.
+    #[arg(long)]
+    pub no_compact: bool,
+    #[command(flatten)]
+    pub compaction: CompactionArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompactionArgs {
+    /// Size compaction aims for per Parquet file [default: 128MiB].
+    #[arg(long, value_parser = parse_size)]
+    pub target_file_size: Option<u64>,
+    /// How long files replaced by compaction are kept for queries still reading them
+    /// [default: 1h].
+    #[arg(long, value_parser = parse_duration)]
+    pub trash_retention: Option<std::time::Duration>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompactArgs {
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Only this table (repeatable) [default: every table].
+    #[arg(long)]
+    pub table: Vec<String>,
+    #[command(flatten)]
+    pub compaction: CompactionArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// How to print the status.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ResultFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,9 +229,47 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok((number * scale as f64) as u64)
 }
 
+/// Parses `90s`, `30m`, `24h`, `7d` or combinations such as `1h30m` into a duration.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let bad = || format!("{text:?} is not a duration such as 30m, 24h or 1h30m");
+    let mut seconds = 0u64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "s" => 1,
+            "m" | "min" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        seconds = number.checked_mul(scale).and_then(|s| s.checked_add(seconds)).ok_or_else(bad)?;
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_in_units_and_combinations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5").is_err());
+    }
 
     #[test]
     fn sizes_parse_with_or_without_units() {

@@ -9,8 +9,10 @@
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod formats;
 pub mod ingest;
 pub mod output;
 pub mod query;
 pub mod synth;
+pub mod warehouse;

@@ -1,11 +1,12 @@
-//! Registering a warehouse's tables in a DataFusion session.
+//! Registering a warehouse's tables in a DataFusion session, as of its current snapshot.
 //!
-//! Each known table whose folder exists under the warehouse becomes a listing table over its
-//! Parquet files, with the schema its format declares (so a table reads the same however
-//! many files or partitions it has) and the Hive column `dt` taken from the
-//! `dt=YYYY-MM-DD` folder names. A filter on `dt` therefore prunes whole folders before any
-//! file is opened. Each file is declared sorted by `event_time`, as the partition job writes
-//! it.
+//! Each table of the snapshot becomes a listing table over its folder, with the schema its
+//! format declares (so a table reads the same however many files or partitions it has) and
+//! the Hive column `dt` taken from the `dt=YYYY-MM-DD` folder names. A filter on `dt`
+//! therefore prunes whole folders before any file is opened. Each file is declared sorted by
+//! `event_time`, as the partition job writes it. Listing goes through a
+//! [`SnapshotStore`], so a query reads exactly the snapshot's files: never those of a job
+//! still running or killed, and still those a compaction replaced after the query began.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +19,11 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionContext, col};
 
-use crate::formats::{self, EVENT_TIME_COLUMN, PARTITION_COLUMN};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use object_store::local::LocalFileSystem;
+
+use crate::formats::{EVENT_TIME_COLUMN, FormatName, PARTITION_COLUMN};
+use crate::warehouse::{SnapshotStore, Warehouse, WarehouseError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -28,9 +33,11 @@ pub enum CatalogError {
     Empty(PathBuf),
     #[error("cannot register table {table}")]
     Register { table: String, source: DataFusionError },
+    #[error("cannot read the warehouse's state")]
+    State(#[from] WarehouseError),
 }
 
-/// Registers every table found in `warehouse`; returns their names.
+/// Registers every table of `warehouse`'s current snapshot; returns their names.
 pub fn register_warehouse(
     ctx: &SessionContext,
     warehouse: &Path,
@@ -38,25 +45,36 @@ pub fn register_warehouse(
     if !warehouse.is_dir() {
         return Err(CatalogError::NoWarehouse(warehouse.to_owned()));
     }
-    let mut registered = Vec::new();
-    for format in formats::known_tables() {
-        let table = format.table();
-        let folder = warehouse.join(table);
-        if !folder.is_dir() {
-            continue;
+    let root = std::fs::canonicalize(warehouse).unwrap_or_else(|_| warehouse.to_owned());
+    let snapshot = Warehouse::new(&root).snapshot()?;
+    let root_path = object_store::path::Path::from_filesystem_path(&root).map_err(|e| {
+        CatalogError::Register {
+            table: String::new(),
+            source: DataFusionError::External(Box::new(e)),
         }
+    })?;
+    let store = SnapshotStore::new(Arc::new(LocalFileSystem::new()), root_path, &snapshot);
+    ctx.register_object_store(ObjectStoreUrl::local_filesystem().as_ref(), Arc::new(store));
+
+    let mut registered = Vec::new();
+    for (table, state) in &snapshot.tables {
+        let Some(format) = FormatName::parse(&state.format) else {
+            tracing::warn!(%table, format = %state.format, "table of an unknown format; not registered");
+            continue;
+        };
         let err = |source| CatalogError::Register { table: table.to_owned(), source };
         // A trailing slash makes the URL a folder rather than a single file.
-        let url = format!("{}/", std::path::absolute(&folder).unwrap_or(folder).display());
+        let url = format!("{}/", root.join(table).display());
         let url = ListingTableUrl::parse(url).map_err(err)?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Utf8)])
             .with_file_sort_order(vec![vec![col(EVENT_TIME_COLUMN).sort(true, false)]]);
-        let config =
-            ListingTableConfig::new(url).with_listing_options(options).with_schema(format.schema());
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(format.format().schema());
         let provider = ListingTable::try_new(config).map_err(err)?;
-        ctx.register_table(table, Arc::new(provider)).map_err(err)?;
+        ctx.register_table(table.as_str(), Arc::new(provider)).map_err(err)?;
         registered.push(table.to_owned());
     }
     if registered.is_empty() {

@@ -4,10 +4,12 @@
 mod generate;
 mod partition;
 mod sql;
+mod status;
 
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::config::Config;
 use crate::output::render_error;
 
 /// A failed command: what went wrong, whose fault it was, and what to try next.
@@ -42,10 +44,15 @@ pub const EXIT_INTERNAL: u8 = 2;
 /// Runs a parsed command line and returns the process exit code.
 pub fn execute(cli: Cli) -> ExitCode {
     let quiet = cli.quiet;
-    let result = match cli.command {
-        Command::Partition(args) => partition::run(args, quiet),
-        Command::Sql(args) => sql::run(args, quiet),
-        Command::Generate(args) => generate::run(args, quiet),
+    let result = match Config::load(cli.config.as_deref()) {
+        Err(error) => Err(Failure::user(error)),
+        Ok(config) => match cli.command {
+            Command::Partition(args) => partition::run(args, &config, quiet),
+            Command::Compact(args) => partition::compact(args, &config, quiet),
+            Command::Status(args) => status::run(args, &config, quiet),
+            Command::Sql(args) => sql::run(args, &config, quiet),
+            Command::Generate(args) => generate::run(args, quiet),
+        },
     };
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),

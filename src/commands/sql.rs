@@ -7,22 +7,23 @@ use datafusion::error::DataFusionError;
 
 use crate::catalog::{self, CatalogError};
 use crate::cli::SqlArgs;
+use crate::config::Config;
 use crate::output::results::ResultError;
 use crate::output::write_results;
 use crate::query;
 
 use super::Failure;
 
-pub fn run(args: SqlArgs, quiet: bool) -> Result<(), Failure> {
+pub fn run(args: SqlArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
     let started = Instant::now();
-    let warehouse = args.warehouse.warehouse;
+    let warehouse = args.warehouse.resolve(config.warehouse.as_deref());
     let ctx = query::session();
     let tables = catalog::register_warehouse(&ctx, &warehouse).map_err(|error| match error {
         CatalogError::NoWarehouse(_) | CatalogError::Empty(_) => Failure::user(error).with_hint(
             "partition some logs first (logq partition --format cloudfront --source DIR), \
              or point --warehouse / LOGQ_WAREHOUSE at an existing warehouse",
         ),
-        CatalogError::Register { .. } => Failure::internal(error),
+        CatalogError::Register { .. } | CatalogError::State(_) => Failure::internal(error),
     })?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -163,6 +163,37 @@ impl FormatName {
         FormatName::Alb,
     ];
 
+    /// The name config files and `--format` use, which is also the default table's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatName::CloudFront => "cloudfront",
+            FormatName::S3Access => "s3_access",
+            FormatName::Waf => "waf",
+            FormatName::CloudTrail => "cloudtrail",
+            FormatName::Alb => "alb",
+        }
+    }
+
+    /// Parses a format name as config files write it (`s3` and `s3-access` also name S3).
+    pub fn parse(name: &str) -> Option<FormatName> {
+        match name {
+            "s3" | "s3-access" => Some(FormatName::S3Access),
+            _ => FormatName::ALL.into_iter().find(|f| f.name() == name),
+        }
+    }
+
+    /// How long after an event AWS may still deliver it, by the service's documentation:
+    /// CloudFront standard logs up to 24 hours late, S3 server access logs best-effort
+    /// "within a few hours" (24 hours is the safe reading), CloudTrail within about 15
+    /// minutes, WAF (through Firehose) and ALB within minutes of their 5-minute files.
+    pub fn default_delivery_lag(self) -> std::time::Duration {
+        let hours = match self {
+            FormatName::CloudFront | FormatName::S3Access => 24,
+            FormatName::Waf | FormatName::CloudTrail | FormatName::Alb => 1,
+        };
+        std::time::Duration::from_secs(hours * 3600)
+    }
+
     pub fn format(self) -> Arc<dyn LogFormat> {
         match self {
             FormatName::CloudFront => Arc::new(CloudFront),

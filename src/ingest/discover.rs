@@ -10,19 +10,44 @@ use super::IngestError;
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
+    /// The path below the source location with `/` separators (the file name when the
+    /// source is a single file): what the ledger records.
+    pub key: String,
     pub size: u64,
+    /// Modification time, milliseconds since the epoch: when AWS delivered it.
+    pub modified_ms: i64,
+}
+
+impl SourceFile {
+    fn new(root: &Path, path: PathBuf, metadata: &fs::Metadata) -> Self {
+        let relative = path.strip_prefix(root).ok().filter(|r| !r.as_os_str().is_empty());
+        let key = match relative {
+            Some(relative) => relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+            None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
+        let modified_ms = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        SourceFile { path, key, size: metadata.len(), modified_ms }
+    }
 }
 
 /// Every regular file under `root`, largest first so that the last file a worker picks up
 /// is a small one and the workers finish together.
-pub(crate) fn list(root: &Path) -> Result<Vec<SourceFile>, IngestError> {
+pub fn list(root: &Path) -> Result<Vec<SourceFile>, IngestError> {
     let mut files = Vec::new();
     let mut folders = vec![root.to_owned()];
     while let Some(folder) = folders.pop() {
         let err = |source| IngestError::List { path: folder.clone(), source };
         let metadata = fs::metadata(&folder).map_err(err)?;
         if metadata.is_file() {
-            files.push(SourceFile { path: folder.clone(), size: metadata.len() });
+            files.push(SourceFile::new(root, folder.clone(), &metadata));
             continue;
         }
         for entry in fs::read_dir(&folder).map_err(err)? {
@@ -35,8 +60,8 @@ pub(crate) fn list(root: &Path) -> Result<Vec<SourceFile>, IngestError> {
             if kind.is_dir() {
                 folders.push(path);
             } else if kind.is_file() {
-                let size = entry.metadata().map_err(err)?.len();
-                files.push(SourceFile { path, size });
+                let metadata = entry.metadata().map_err(err)?;
+                files.push(SourceFile::new(root, path, &metadata));
             }
         }
     }

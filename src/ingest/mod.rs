@@ -1,10 +1,11 @@
-//! The partition job: raw AWS log files in, Hive-partitioned Parquet out.
+//! The partition pipeline: raw AWS log files in, sorted Parquet files in a staging folder out.
 //!
-//! A run lists the raw files under a source folder, decodes them on as many worker threads
-//! as there are cores (one file at a time per worker), groups rows by day and writes sorted
-//! Parquet. Everything a run writes goes to a staging folder under `_logq/staging/<run>/`
-//! first and is moved into the warehouse only when every file has been read, so a failed or
-//! `--strict`-refused run leaves the warehouse as it was.
+//! [`run`] decodes the files it is given on as many worker threads as there are cores (one
+//! file at a time per worker), groups rows by day and writes sorted Parquet under
+//! `<staging>/<table>/dt=YYYY-MM-DD/`, with rejected records under
+//! `<staging>/_rejects/<table>/`. It never touches the warehouse: the nightly job
+//! ([`job`]) chooses the files, compacts what was staged ([`compact`]) and commits
+//! it ([`crate::warehouse`]).
 //!
 //! Each file is split into records the way its format asks (lines, or JSON values; see
 //! [`crate::formats::Framing`]). Counting invariant: every record read is a row, a reject or
@@ -13,7 +14,9 @@
 //! damage, its unfinished last record becomes a reject, and the file is named in the
 //! summary.
 
+pub mod compact;
 mod discover;
+pub mod job;
 mod lines;
 mod parquet_input;
 mod records;
@@ -22,17 +25,18 @@ mod writer;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::formats::{LogFormat, Outcome};
 
-pub use discover::SourceFile;
+pub use discover::{SourceFile, list as list_source};
 pub use lines::Line;
 pub use records::RecordReader;
 pub use rejects::RejectSample;
+pub use writer::StagedFile;
 
 use lines::{Opened, open};
 use rejects::RejectSink;
@@ -45,17 +49,14 @@ const BATCH_ROWS: usize = 8192;
 /// Reject samples kept for the summary.
 const SAMPLES: usize = 5;
 
-/// Where logq keeps its own state inside a warehouse.
-pub const STATE_DIR: &str = "_logq";
-/// Where rejected lines are kept inside a warehouse.
-pub const REJECTS_DIR: &str = "_rejects";
-
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("cannot list source {path}")]
     List { path: PathBuf, source: io::Error },
     #[error("source {0} holds no files")]
     EmptySource(PathBuf),
+    #[error("cannot read Parquet file {path}")]
+    ReadParquet { path: PathBuf, source: parquet::errors::ParquetError },
     #[error("cannot write {path}")]
     Write { path: PathBuf, source: io::Error },
     #[error("cannot write Parquet file {path}")]
@@ -80,11 +81,14 @@ impl IngestError {
     }
 }
 
-/// What to ingest and how.
+/// How to ingest one source's files.
 pub struct PartitionJob {
     pub format: Arc<dyn LogFormat>,
-    pub source: PathBuf,
-    pub warehouse: PathBuf,
+    /// The table the rows go to (the format's own table unless the config names another).
+    pub table: String,
+    /// Where staged files go, and the prefix of their names (unique per run and source).
+    pub staging: PathBuf,
+    pub file_prefix: String,
     /// Any reject aborts the run and nothing is written.
     pub strict: bool,
     pub threads: usize,
@@ -113,7 +117,6 @@ pub struct DamagedFile {
 /// What a run did, counted where the work happened.
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {
-    pub run_id: String,
     pub table: String,
     pub files: usize,
     pub records: u64,
@@ -126,6 +129,10 @@ pub struct RunSummary {
     pub bytes_out: u64,
     pub files_out: usize,
     pub partitions: Vec<String>,
+    /// The Parquet files written, relative to the staging folder.
+    pub staged: Vec<StagedFile>,
+    /// Files of rejected records written, relative to the staging folder.
+    pub staged_rejects: Vec<PathBuf>,
     pub damaged: Vec<DamagedFile>,
     pub samples: Vec<RejectSample>,
     pub elapsed: Duration,
@@ -153,19 +160,15 @@ struct Shared<'a> {
     progress: &'a dyn Progress,
 }
 
-/// Runs a partition job.
-pub fn run(job: &PartitionJob, progress: &dyn Progress) -> Result<RunSummary, IngestError> {
+/// Ingests `files` into the job's staging folder.
+pub fn run(
+    job: &PartitionJob,
+    files: Vec<SourceFile>,
+    progress: &dyn Progress,
+) -> Result<RunSummary, IngestError> {
     let started = Instant::now();
-    let files = discover::list(&job.source)?;
-    if files.is_empty() {
-        return Err(IngestError::EmptySource(job.source.clone()));
-    }
-    let run_id = new_run_id();
-    let staging = job.warehouse.join(STATE_DIR).join("staging").join(&run_id);
-    // TODO(#4): a run killed before its commit leaves its staging folder behind; the nightly
-    // job's recovery should remove or resume it, and a ledger should skip files already in.
     let total_bytes = files.iter().map(|f| f.size).sum();
-    let threads = job.threads.clamp(1, files.len());
+    let threads = job.threads.clamp(1, files.len().max(1));
     progress.start(total_bytes, files.len());
 
     let shared = Shared {
@@ -183,9 +186,7 @@ pub fn run(job: &PartitionJob, progress: &dyn Progress) -> Result<RunSummary, In
         let handles: Vec<_> = (0..threads)
             .map(|n| {
                 let shared = &shared;
-                let staging = &staging;
-                let run_id = &run_id;
-                scope.spawn(move || Worker::run(n, threads, shared, staging, run_id))
+                scope.spawn(move || Worker::run(n, threads, shared))
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("worker threads do not panic")).collect()
@@ -201,68 +202,38 @@ pub fn run(job: &PartitionJob, progress: &dyn Progress) -> Result<RunSummary, In
         }
     }
     if let Some(error) = failure {
-        let _ = fs::remove_dir_all(&staging);
         return Err(error);
     }
 
     let mut summary = RunSummary {
-        run_id: run_id.clone(),
-        table: job.format.table().to_owned(),
+        table: job.table.clone(),
         files: shared.files.len(),
         bytes_in: shared.read_bytes.load(Ordering::Relaxed),
         damaged: shared.damaged.into_inner().expect("no worker panicked"),
         samples: shared.samples.into_inner().expect("no worker panicked"),
         ..RunSummary::default()
     };
-    let mut staged = Vec::new();
     for worker in workers {
         summary.records += worker.counts.records;
         summary.rows += worker.counts.rows;
         summary.rejects += worker.counts.rejects;
         summary.skipped += worker.counts.skipped;
         summary.bytes_decoded += worker.counts.bytes_decoded;
-        for file in &worker.writer.written {
+        for file in worker.writer.written {
             summary.bytes_out += file.bytes;
             summary.files_out += 1;
-            if let Some(partition) = file.relative.parent().and_then(Path::file_name) {
-                summary.partitions.push(partition.to_string_lossy().into_owned());
-            }
-            staged.push(file.relative.clone());
+            summary.partitions.push(file.dt.clone());
+            summary.staged.push(file);
         }
         if worker.rejects_written {
-            staged.push(worker.rejects.relative.clone());
+            summary.staged_rejects.push(worker.rejects.relative.clone());
         }
     }
     summary.partitions.sort();
     summary.partitions.dedup();
     summary.damaged.sort_by(|a, b| a.path.cmp(&b.path));
-    commit(&staging, &job.warehouse, &staged)?;
     summary.elapsed = started.elapsed();
     Ok(summary)
-}
-
-/// Moves a run's staged files into the warehouse.
-///
-/// TODO(#4): the renames are not one atomic step; a crash between them leaves part of a run
-/// visible. The run manifest of the nightly job makes the commit a single rename.
-fn commit(staging: &Path, warehouse: &Path, staged: &[PathBuf]) -> Result<(), IngestError> {
-    for relative in staged {
-        let to = warehouse.join(relative);
-        let err = |source| IngestError::Write { path: to.clone(), source };
-        fs::create_dir_all(to.parent().expect("staged files are in folders")).map_err(err)?;
-        fs::rename(staging.join(relative), &to).map_err(err)?;
-    }
-    fs::remove_dir_all(staging)
-        .map_err(|source| IngestError::Write { path: staging.to_owned(), source })
-}
-
-fn new_run_id() -> String {
-    let now = chrono::Utc::now();
-    format!(
-        "{}-{:08x}",
-        now.format("%Y%m%dT%H%M%SZ"),
-        std::process::id() ^ now.timestamp_subsec_nanos()
-    )
 }
 
 struct Worker {
@@ -273,28 +244,23 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(
-        n: usize,
-        threads: usize,
-        shared: &Shared<'_>,
-        staging: &Path,
-        run_id: &str,
-    ) -> Result<Worker, IngestError> {
+    fn run(n: usize, threads: usize, shared: &Shared<'_>) -> Result<Worker, IngestError> {
         let job = shared.job;
-        let table = job.format.table();
-        let prefix = format!("{run_id}-w{n}");
+        let prefix = format!("{}-w{n}", job.file_prefix);
         let mut worker = Worker {
             counts: Counts::default(),
             writer: PartitionWriter::new(
-                staging,
-                table,
+                &job.staging,
+                &job.table,
                 job.format.schema(),
                 prefix.clone(),
                 (job.memory_budget / threads).max(1 << 20),
             ),
             rejects: RejectSink::new(
-                staging,
-                PathBuf::from(REJECTS_DIR).join(table).join(format!("{prefix}.ndjson")),
+                &job.staging,
+                PathBuf::from(crate::warehouse::REJECTS_DIR)
+                    .join(&job.table)
+                    .join(format!("{prefix}.ndjson")),
             ),
             rejects_written: false,
         };

@@ -26,12 +26,44 @@ use crate::formats::{days_to_date, micros_to_day};
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// A Parquet file written to the staging area.
+/// A Parquet file written to a staging folder, flushed to disk.
 #[derive(Debug, Clone)]
-pub(crate) struct WrittenFile {
+pub struct StagedFile {
     /// Path relative to the staging root, which is also its final path in the warehouse.
     pub relative: PathBuf,
+    /// The partition, `YYYY-MM-DD`.
+    pub dt: String,
+    pub rows: u64,
     pub bytes: u64,
+    /// First and last `event_time` in the file (it is sorted by it).
+    pub min_time: i64,
+    pub max_time: i64,
+}
+
+/// How logq writes every Parquet file: zstd, page statistics, row groups small enough for
+/// time filters to skip most of a file, and the `event_time` order declared.
+pub(crate) fn properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a valid level")))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 0,
+            descending: false,
+            nulls_first: false,
+        }]))
+        .set_created_by(format!("logq {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Closes a Parquet file, flushes it to disk and returns its size.
+pub(crate) fn close(mut writer: ArrowWriter<File>, path: &Path) -> Result<u64, IngestError> {
+    writer.finish().map_err(|source| IngestError::Parquet { path: path.to_owned(), source })?;
+    let file = writer.inner();
+    file.sync_all()
+        .and_then(|()| file.metadata())
+        .map(|m| m.len())
+        .map_err(|source| IngestError::Write { path: path.to_owned(), source })
 }
 
 struct DayBuffer {
@@ -42,7 +74,7 @@ struct DayBuffer {
 /// Buffers rows by day and writes them under `<root>/<table>/dt=YYYY-MM-DD/`.
 pub(crate) struct PartitionWriter {
     root: PathBuf,
-    table: &'static str,
+    table: String,
     schema: SchemaRef,
     file_prefix: String,
     budget: usize,
@@ -50,38 +82,27 @@ pub(crate) struct PartitionWriter {
     days: BTreeMap<i64, DayBuffer>,
     sequence: u32,
     properties: WriterProperties,
-    pub written: Vec<WrittenFile>,
+    pub written: Vec<StagedFile>,
 }
 
 impl PartitionWriter {
     pub(crate) fn new(
         root: &Path,
-        table: &'static str,
+        table: &str,
         schema: SchemaRef,
         file_prefix: String,
         budget: usize,
     ) -> Self {
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a valid level")))
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_sorting_columns(Some(vec![SortingColumn {
-                column_idx: 0,
-                descending: false,
-                nulls_first: false,
-            }]))
-            .set_created_by(format!("logq {}", env!("CARGO_PKG_VERSION")))
-            .build();
         PartitionWriter {
             root: root.to_owned(),
-            table,
+            table: table.to_owned(),
             schema,
             file_prefix,
             budget,
             buffered: 0,
             days: BTreeMap::new(),
             sequence: 0,
-            properties,
+            properties: properties(),
             written: Vec::new(),
         }
     }
@@ -132,8 +153,9 @@ impl PartitionWriter {
         order.sort_by_key(|&(t, _, _)| t);
 
         self.sequence += 1;
-        let relative = PathBuf::from(self.table)
-            .join(format!("dt={}", days_to_date(day)))
+        let dt = days_to_date(day);
+        let relative = PathBuf::from(&self.table)
+            .join(format!("dt={dt}"))
             .join(format!("{}-{:04}.parquet", self.file_prefix, self.sequence));
         let path = self.root.join(&relative);
         let io_err = |source| IngestError::Write { path: path.clone(), source };
@@ -151,9 +173,10 @@ impl PartitionWriter {
             let sorted = interleave_record_batch(&batches, &indices).map_err(IngestError::Arrow)?;
             writer.write(&sorted).map_err(parquet_err)?;
         }
-        writer.close().map_err(parquet_err)?;
-        let bytes = fs::metadata(&path).map_err(io_err)?.len();
-        self.written.push(WrittenFile { relative, bytes });
+        let bytes = close(writer, &path)?;
+        let (min_time, max_time) = (order[0].0, order[order.len() - 1].0);
+        let rows = order.len() as u64;
+        self.written.push(StagedFile { relative, dt, rows, bytes, min_time, max_time });
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ mod summary;
 
 pub use progress::ProgressBar;
 pub use results::{ResultFormat, write_results};
-pub use summary::print_run_summary;
+pub use summary::{print_job_report, print_run_summary};
 
 use std::fmt::Write as _;
 

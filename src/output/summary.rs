@@ -1,9 +1,93 @@
-//! The summary a partition run prints on stderr.
+//! The summary a partition or compact job prints on stderr.
 
 use std::io::Write;
 
 use super::human_bytes;
 use crate::ingest::RunSummary;
+use crate::ingest::job::JobReport;
+
+/// Changed objects named one by one before the rest are only counted.
+const CHANGED_SHOWN: usize = 5;
+
+pub fn print_job_report(report: &JobReport, out: &mut impl Write) -> std::io::Result<()> {
+    if let Some(holder) = &report.took_over_from {
+        writeln!(out, "took over the lock of a job that stopped without finishing ({holder})")?;
+    }
+    let recovery = &report.recovery;
+    for run in &recovery.rolled_back {
+        writeln!(
+            out,
+            "recovered: run {run} was stopped before its commit; its files were taken back out \
+             and its objects are read again"
+        )?;
+    }
+    for run in &recovery.finished {
+        writeln!(
+            out,
+            "recovered: run {run} was stopped after its commit; its tidying was finished"
+        )?;
+    }
+    if recovery.files_removed > 0 {
+        writeln!(out, "  {} uncommitted files removed", recovery.files_removed)?;
+    }
+    for source in &report.sources {
+        if let Some(error) = &source.error {
+            writeln!(out, "source {}: not read: {error}", source.name)?;
+            continue;
+        }
+        match &source.ingest {
+            Some(summary) => print_run_summary(summary, out)?,
+            None => writeln!(out, "source {}: nothing new", source.name)?,
+        }
+        let new = source.ingest.as_ref().map_or(0, |s| s.files);
+        writeln!(
+            out,
+            "  {} objects listed: {new} new, {} already ingested, {} changed since ingested",
+            source.listed,
+            source.already_ingested,
+            source.changed.len()
+        )?;
+        if !source.changed.is_empty() {
+            writeln!(
+                out,
+                "  changed objects are not read again (their records would be counted twice); \
+                 re-deliver them under a new key to ingest them:"
+            )?;
+            for changed in source.changed.iter().take(CHANGED_SHOWN) {
+                writeln!(
+                    out,
+                    "    {} (was {} bytes, now {})",
+                    changed.key, changed.ingested_size, changed.size
+                )?;
+            }
+            if source.changed.len() > CHANGED_SHOWN {
+                writeln!(out, "    … and {} more", source.changed.len() - CHANGED_SHOWN)?;
+            }
+        }
+    }
+    let compaction = &report.compaction;
+    if compaction.partitions > 0 {
+        writeln!(
+            out,
+            "compacted {} files into {} ({}) in {} partitions",
+            compaction.files_in,
+            compaction.files_out,
+            human_bytes(compaction.bytes_out),
+            compaction.partitions
+        )?;
+    }
+    for (partition, error) in &compaction.failures {
+        writeln!(out, "  partition {partition} not compacted (left as it was): {error}")?;
+    }
+    writeln!(
+        out,
+        "committed snapshot {} (run {}) in {:.2} s",
+        report.seq,
+        report.run_id,
+        report.elapsed.as_secs_f64()
+    )?;
+    Ok(())
+}
 
 pub fn print_run_summary(summary: &RunSummary, out: &mut impl Write) -> std::io::Result<()> {
     let seconds = summary.elapsed.as_secs_f64().max(1e-9);
@@ -36,8 +120,8 @@ pub fn print_run_summary(summary: &RunSummary, out: &mut impl Write) -> std::io:
     if summary.rejects > 0 {
         writeln!(
             out,
-            "  {} rejected records kept under _rejects/{}/{}-*.ndjson; first ones:",
-            summary.rejects, summary.table, summary.run_id
+            "  {} rejected records kept under _rejects/{}/; first ones:",
+            summary.rejects, summary.table
         )?;
         for sample in &summary.samples {
             writeln!(

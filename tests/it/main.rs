@@ -4,6 +4,7 @@
 
 mod corpus;
 mod formats;
+mod job;
 mod partition;
 mod sql;
 mod support;

@@ -1,4 +1,5 @@
 use std::fs;
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -71,10 +72,6 @@ fn warehouse_layout_is_hive_partitioned_parquet() {
 
 #[test]
 fn files_are_sorted_by_event_time_with_statistics_for_pruning() {
-    use arrow::array::AsArray;
-    use arrow::datatypes::TimestampMicrosecondType;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
     let warehouse = scratch();
     let source = scratch();
     logq(&[
@@ -89,7 +86,9 @@ fn files_are_sorted_by_event_time_with_statistics_for_pruning() {
         "1",
     ])
     .ok();
-    // A small memory budget makes several files for the day; each must be sorted on its own.
+    // A small memory budget makes several files for the day; each must be sorted on its own,
+    // and so must the file compaction merges them into.
+    let w = warehouse.path().to_str().unwrap();
     logq(&[
         "partition",
         "--format",
@@ -97,30 +96,40 @@ fn files_are_sorted_by_event_time_with_statistics_for_pruning() {
         "--source",
         source.path().to_str().unwrap(),
         "--warehouse",
-        warehouse.path().to_str().unwrap(),
+        w,
         "--memory-budget",
         "8MiB",
+        "--no-compact",
     ])
     .ok();
     let day = warehouse.path().join("cloudfront/dt=2026-11-01");
     let files: Vec<_> = fs::read_dir(&day).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(files.len() > 2, "expected several files, got {}", files.len());
-    for path in files {
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap()).unwrap();
-        let metadata = builder.metadata().clone();
-        for group in metadata.row_groups() {
-            let stats = group.column(0).statistics().expect("event_time has statistics");
-            assert!(stats.min_bytes_opt().is_some() && stats.max_bytes_opt().is_some());
-            assert_eq!(group.sorting_columns().map(|s| s[0].column_idx), Some(0));
-        }
-        let mut last = i64::MIN;
-        for batch in builder.build().unwrap() {
-            let batch = batch.unwrap();
-            for &t in batch.column(0).as_primitive::<TimestampMicrosecondType>().values() {
-                assert!(t >= last, "{} is not sorted", path.display());
-                last = t;
-            }
+    files.iter().for_each(|path| assert_sorted_with_statistics(path));
+    logq(&["compact", "--warehouse", w]).ok();
+    let files: Vec<_> = fs::read_dir(&day).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "compaction merged the day");
+    assert_sorted_with_statistics(&files[0]);
+}
+
+fn assert_sorted_with_statistics(path: &Path) {
+    use arrow::array::AsArray;
+    use arrow::datatypes::TimestampMicrosecondType;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let builder = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap();
+    let metadata = builder.metadata().clone();
+    for group in metadata.row_groups() {
+        let stats = group.column(0).statistics().expect("event_time has statistics");
+        assert!(stats.min_bytes_opt().is_some() && stats.max_bytes_opt().is_some());
+        assert_eq!(group.sorting_columns().map(|s| s[0].column_idx), Some(0));
+    }
+    let mut last = i64::MIN;
+    for batch in builder.build().unwrap() {
+        let batch = batch.unwrap();
+        for &t in batch.column(0).as_primitive::<TimestampMicrosecondType>().values() {
+            assert!(t >= last, "{} is not sorted", path.display());
+            last = t;
         }
     }
 }
@@ -186,7 +195,8 @@ fn missing_source_is_the_users_error() {
     let warehouse = scratch();
     let run = partition("s3", &root().join("no/such/folder"), warehouse.path());
     assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with("error: cannot list source"), "{}", run.stderr);
+    assert!(run.stderr.starts_with("error: source "), "{}", run.stderr);
+    assert!(run.stderr.contains("caused by: cannot list source"), "{}", run.stderr);
 }
 
 #[test]

@@ -132,8 +132,12 @@ fn s3_quoting_host_ids_keys_and_offsets() {
 fn dt_filter_reads_only_matching_partitions() {
     let warehouse = scratch();
     partition("cloudfront", &fixtures("cloudfront"), warehouse.path()).ok();
-    // A file that cannot be read sits in one partition: only queries that open it fail.
-    fs::write(warehouse.path().join("cloudfront/dt=2026-11-01/broken.parquet"), b"not parquet")
+    // A committed file of one partition is damaged: only queries that open it fail. A stray
+    // file beside it, which no commit names, is never read at all.
+    let day = warehouse.path().join("cloudfront/dt=2026-11-01");
+    let committed = fs::read_dir(&day).unwrap().next().unwrap().unwrap().path();
+    fs::write(&committed, b"not parquet").unwrap();
+    fs::write(warehouse.path().join("cloudfront/dt=2026-11-02/stray.parquet"), b"not parquet")
         .unwrap();
     let w = warehouse.path().to_str().unwrap();
     let pruned = logq(&[

@@ -39,17 +39,26 @@ impl Run {
     }
 }
 
-/// Runs `logq` with `args` in `cwd`, without any inherited warehouse setting.
+/// A `logq` command with `args` in `cwd`, without any inherited logq setting.
+pub fn command(cwd: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_logq"));
+    command.args(args).current_dir(cwd).env("NO_COLOR", "1");
+    for name in ["LOGQ_WAREHOUSE", "LOGQ_LOG", "LOGQ_CONFIG", "LOGQ_FAULT", "LOGQ_PAUSE"] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Runs `logq` with `args` in `cwd`, without any inherited logq setting.
 pub fn logq_in(cwd: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_logq"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("LOGQ_WAREHOUSE")
-        .env_remove("LOGQ_LOG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("logq runs");
-    Run::from(output)
+    Run::from(command(cwd, args).output().expect("logq runs"))
+}
+
+/// Runs `logq` with `args` and extra environment variables.
+pub fn logq_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = command(&root(), args);
+    command.envs(env.iter().copied());
+    Run::from(command.output().expect("logq runs"))
 }
 
 pub fn logq(args: &[&str]) -> Run {

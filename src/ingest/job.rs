@@ -1,0 +1,551 @@
+//! The nightly job: `logq partition` and `logq compact` as one locked, committed unit.
+//!
+//! A partition job takes the warehouse lock, recovers whatever a killed job left, lists each
+//! source and asks the ledger which objects are new, ingests only those into its staging
+//! folder, compacts the partitions it touched, and commits everything in one snapshot
+//! together with the ledger entries of the objects it read. An object the ledger has seen
+//! with another size or modification time is reported and not read again: ingesting it
+//! would count its records twice.
+//!
+//! Rows land in the partition of their own `event_time`, so records delivered days late go
+//! to their day's partition, next to the files already there; compaction then merges them.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::compact::{self, Candidate, FAN_IN};
+use super::{IngestError, PartitionJob, Progress, RunSummary, SourceFile, StagedFile};
+use crate::formats::FormatName;
+use crate::warehouse::{
+    Commit, DataFile, JobLock, Ledger, LedgerEntry, LockHolder, Recovery, RunRecord, Seen,
+    Snapshot, TableState, Warehouse, WarehouseError, fault_point, recover,
+};
+
+/// A raw log location and where its rows go.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Shown in summaries and `logq status`.
+    pub name: String,
+    pub format: FormatName,
+    pub table: String,
+    pub location: PathBuf,
+    /// How long after an event AWS may still deliver it.
+    pub delivery_lag: Duration,
+}
+
+impl Source {
+    /// The key of this source's ledger: the absolute location, so that the command-line form
+    /// and a config entry for the same folder share one ledger.
+    pub fn ledger_key(&self) -> String {
+        std::path::absolute(&self.location)
+            .unwrap_or_else(|_| self.location.clone())
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// How a job runs.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub strict: bool,
+    pub threads: usize,
+    pub memory_budget: usize,
+    pub max_line_bytes: usize,
+    /// Compact the partitions a partition job touched.
+    pub compact: bool,
+    pub target_file_bytes: u64,
+    /// How long replaced files stay in the trash for queries still reading them.
+    pub trash_retention: Duration,
+}
+
+/// An object whose size or modification time changed after it was ingested.
+#[derive(Debug, Clone)]
+pub struct ChangedObject {
+    pub key: String,
+    pub ingested_size: u64,
+    pub size: u64,
+}
+
+/// What a job did with one source.
+#[derive(Debug, Default)]
+pub struct SourceReport {
+    pub name: String,
+    pub listed: usize,
+    pub already_ingested: usize,
+    pub changed: Vec<ChangedObject>,
+    /// The ingest of the new objects; `None` when there were none.
+    pub ingest: Option<RunSummary>,
+    /// Listing failed: the source was skipped, the others were not.
+    pub error: Option<String>,
+}
+
+/// What compaction did.
+#[derive(Debug, Default)]
+pub struct CompactionReport {
+    pub partitions: usize,
+    pub files_in: usize,
+    pub files_out: usize,
+    pub bytes_out: u64,
+    /// Partitions that could not be compacted (they stay as they were), with the reason.
+    pub failures: Vec<(String, String)>,
+}
+
+/// What a job did.
+#[derive(Debug, Default)]
+pub struct JobReport {
+    pub run_id: String,
+    /// The snapshot the job committed.
+    pub seq: u64,
+    pub took_over_from: Option<LockHolder>,
+    pub recovery: Recovery,
+    pub sources: Vec<SourceReport>,
+    pub compaction: CompactionReport,
+    pub elapsed: Duration,
+}
+
+impl JobReport {
+    /// Whether every source could be listed.
+    pub fn all_sources_read(&self) -> bool {
+        self.sources.iter().all(|s| s.error.is_none())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error("source {name}")]
+    Ingest { name: String, source: IngestError },
+}
+
+impl JobError {
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            JobError::Warehouse(WarehouseError::Locked { .. }) => true,
+            JobError::Ingest { source: IngestError::List { .. }, .. } => true,
+            JobError::Ingest { source, .. } => source.is_user_error(),
+            JobError::Warehouse(_) => false,
+        }
+    }
+}
+
+/// A job in progress: the lock, the state it started from and what it has staged.
+struct Job<'a> {
+    warehouse: &'a Warehouse,
+    settings: &'a JobSettings,
+    run_id: String,
+    _lock: JobLock,
+    base: Snapshot,
+    next: Snapshot,
+    report: JobReport,
+    started_ms: i64,
+    started: Instant,
+    /// Staged data files by (table, dt), not yet in `next`.
+    staged: BTreeMap<(String, String), Vec<DataFile>>,
+    /// Staged files of rejected records.
+    staged_rejects: Vec<String>,
+    removed: Vec<String>,
+    ledger: Vec<LedgerEntry>,
+    record: RunRecord,
+    /// The first source that could not be listed.
+    list_failure: Option<JobError>,
+}
+
+impl<'a> Job<'a> {
+    fn start(
+        warehouse: &'a Warehouse,
+        settings: &'a JobSettings,
+        kind: &str,
+    ) -> Result<Job<'a>, JobError> {
+        let started = Instant::now();
+        let run_id = new_run_id();
+        let lock = JobLock::acquire(warehouse, &run_id, &format!("logq {kind}"))?;
+        let base = warehouse.snapshot()?;
+        let recovery = recover(warehouse, &base, settings.trash_retention)?;
+        if !recovery.is_empty() {
+            tracing::warn!(
+                rolled_back = ?recovery.rolled_back,
+                finished = ?recovery.finished,
+                files_removed = recovery.files_removed,
+                "recovered from a job that was stopped"
+            );
+        }
+        let report = JobReport {
+            run_id: run_id.clone(),
+            took_over_from: lock.took_over_from.clone(),
+            recovery,
+            ..JobReport::default()
+        };
+        let record = RunRecord {
+            run_id: run_id.clone(),
+            kind: kind.to_owned(),
+            started_ms: crate::warehouse::now_ms(),
+            ..RunRecord::default()
+        };
+        Ok(Job {
+            warehouse,
+            settings,
+            next: base.clone(),
+            base,
+            report,
+            started_ms: record.started_ms,
+            started,
+            run_id,
+            _lock: lock,
+            staged: BTreeMap::new(),
+            staged_rejects: Vec::new(),
+            removed: Vec::new(),
+            ledger: Vec::new(),
+            record,
+            list_failure: None,
+        })
+    }
+
+    fn staging(&self) -> PathBuf {
+        self.warehouse.staging(&self.run_id)
+    }
+
+    /// Lists a source and ingests the objects the ledger has not seen.
+    fn ingest_source(
+        &mut self,
+        index: usize,
+        source: &Source,
+        ledger: &Ledger,
+        progress: &dyn Progress,
+    ) -> Result<(), JobError> {
+        let mut report = SourceReport { name: source.name.clone(), ..SourceReport::default() };
+        let key = source.ledger_key();
+        let listed = match super::list_source(&source.location) {
+            Ok(files) if files.is_empty() => Err(IngestError::EmptySource(source.location.clone())),
+            other => other,
+        };
+        let listed = match listed {
+            Ok(files) => files,
+            Err(error) => {
+                report.error = Some(error_chain(&error));
+                self.report.sources.push(report);
+                self.list_failure
+                    .get_or_insert(JobError::Ingest { name: source.name.clone(), source: error });
+                return Ok(());
+            }
+        };
+        report.listed = listed.len();
+        let mut new: Vec<SourceFile> = Vec::new();
+        for file in listed {
+            match ledger.check(&key, &file.key, file.size, file.modified_ms) {
+                Seen::New => new.push(file),
+                Seen::Same => report.already_ingested += 1,
+                Seen::Changed { size, .. } => report.changed.push(ChangedObject {
+                    key: file.key,
+                    ingested_size: size,
+                    size: file.size,
+                }),
+            }
+        }
+        for changed in &report.changed {
+            tracing::warn!(source = %source.name, key = %changed.key, "object changed after it was ingested; not read again");
+        }
+        self.record.sources.push(source.name.clone());
+        self.record.objects_listed += report.listed as u64;
+        self.record.objects_changed += report.changed.len() as u64;
+
+        let state = self.next.sources.entry(key.clone()).or_default();
+        state.name.clone_from(&source.name);
+        state.table.clone_from(&source.table);
+        state.lag_secs = source.delivery_lag.as_secs();
+        self.next.tables.entry(source.table.clone()).or_insert_with(|| TableState {
+            format: source.format.name().to_owned(),
+            ..TableState::default()
+        });
+        if new.is_empty() {
+            self.report.sources.push(report);
+            return Ok(());
+        }
+        let job = PartitionJob {
+            format: source.format.format(),
+            table: source.table.clone(),
+            staging: self.staging(),
+            file_prefix: format!("{}-s{index}", self.run_id),
+            strict: self.settings.strict,
+            threads: self.settings.threads,
+            memory_budget: self.settings.memory_budget,
+            max_line_bytes: self.settings.max_line_bytes,
+        };
+        let entries: Vec<LedgerEntry> = new
+            .iter()
+            .map(|f| LedgerEntry {
+                source: key.clone(),
+                key: f.key.clone(),
+                size: f.size,
+                modified_ms: f.modified_ms,
+            })
+            .collect();
+        let newest = new.iter().map(|f| f.modified_ms).max();
+        let objects = new.len() as u64;
+        let summary = super::run(&job, new, progress)
+            .map_err(|error| JobError::Ingest { name: source.name.clone(), source: error })?;
+        fault_point("staged");
+
+        self.next.tables.get_mut(&source.table).expect("inserted above").rejects += summary.rejects;
+        let state = self.next.sources.get_mut(&key).expect("inserted above");
+        state.objects += objects;
+        state.newest_delivery_ms = state.newest_delivery_ms.max(newest);
+        self.record.objects_read += objects;
+        self.record.objects_damaged += summary.damaged.len() as u64;
+        self.record.rows += summary.rows;
+        self.record.rejects += summary.rejects;
+        for file in &summary.staged {
+            let data = data_file(file);
+            self.staged.entry((source.table.clone(), data.dt.clone())).or_default().push(data);
+        }
+        self.staged_rejects.extend(summary.staged_rejects.iter().map(|p| slash_path(p)));
+        self.ledger.extend(entries);
+        report.ingest = Some(summary);
+        self.report.sources.push(report);
+        Ok(())
+    }
+
+    /// Compacts the given partitions; a partition that fails is left as it was.
+    fn compact(&mut self, partitions: Vec<(String, String)>) {
+        for (table, dt) in partitions {
+            if let Err(error) = self.compact_partition(&table, &dt) {
+                tracing::warn!(%table, %dt, %error, "partition not compacted; left as it was");
+                self.report
+                    .compaction
+                    .failures
+                    .push((format!("{table}/dt={dt}"), error_chain(&error)));
+            }
+        }
+    }
+
+    fn compact_partition(&mut self, table: &str, dt: &str) -> Result<(), IngestError> {
+        let Some(format) =
+            self.next.tables.get(table).and_then(|state| FormatName::parse(&state.format))
+        else {
+            return Ok(());
+        };
+        let staging = self.staging();
+        let root = self.warehouse.root().to_owned();
+        // Each file with whether it is staged (this job's) or committed.
+        let committed = self.next.tables[table].files.iter().filter(|f| f.dt == dt).cloned();
+        let mut files: Vec<(DataFile, bool)> = committed.map(|f| (f, false)).collect();
+        let staged_key = (table.to_owned(), dt.to_owned());
+        files.extend(
+            self.staged.remove(&staged_key).unwrap_or_default().into_iter().map(|f| (f, true)),
+        );
+
+        let location = |(file, staged): &(DataFile, bool)| {
+            if *staged { staging.join(&file.path) } else { root.join(&file.path) }
+        };
+        let mut rounds = 0;
+        let mut compacted = false;
+        // Files merged in this job that are still part of the partition.
+        let mut outputs: Vec<String> = Vec::new();
+        // Small files wait in a queue, earliest first; a merge's small output joins the back,
+        // so the originals are merged in groups before the groups' outputs are (a tree of
+        // merges: each row is rewritten about log_FAN_IN(files) times, not once per round).
+        let candidates: Vec<Candidate> = files
+            .iter()
+            .map(|f| Candidate { path: location(f), bytes: f.0.bytes, min_time: f.0.min_time })
+            .collect();
+        let mut queue: std::collections::VecDeque<String> =
+            compact::small_files(&candidates, self.settings.target_file_bytes)
+                .into_iter()
+                .map(|i| files[i].0.path.clone())
+                .collect();
+        let result = loop {
+            if queue.len() < 2 {
+                break Ok(());
+            }
+            let group: Vec<String> = queue.drain(..queue.len().min(FAN_IN)).collect();
+            let chosen: Vec<usize> = group
+                .iter()
+                .map(|path| {
+                    files.iter().position(|f| f.0.path == *path).expect("queued files exist")
+                })
+                .collect();
+            rounds += 1;
+            let inputs: Vec<PathBuf> = chosen.iter().map(|&i| location(&files[i])).collect();
+            let relative_dir = PathBuf::from(table).join(format!("dt={dt}"));
+            let prefix = format!("{}-c{rounds}", self.run_id);
+            let merged = match compact::merge(
+                &inputs,
+                &format.format().schema(),
+                &staging,
+                &relative_dir,
+                &prefix,
+                self.settings.target_file_bytes,
+            ) {
+                Ok(merged) => merged,
+                Err(error) => break Err(error),
+            };
+            fault_point("compacted");
+            compacted = true;
+            let mut chosen = chosen;
+            chosen.sort_unstable_by(|a, b| b.cmp(a));
+            for i in chosen {
+                let (file, staged) = files.remove(i);
+                if outputs.contains(&file.path) {
+                    outputs.retain(|p| *p != file.path);
+                } else {
+                    self.report.compaction.files_in += 1;
+                }
+                if staged {
+                    let path = staging.join(&file.path);
+                    fs::remove_file(&path)
+                        .map_err(|source| IngestError::Write { path: path.clone(), source })?;
+                } else {
+                    self.removed.push(file.path);
+                }
+            }
+            for file in &merged {
+                let file = data_file(file);
+                if file.bytes < self.settings.target_file_bytes / 2 {
+                    queue.push_back(file.path.clone());
+                }
+                outputs.push(file.path.clone());
+                files.push((file, true));
+            }
+        };
+        if compacted {
+            self.report.compaction.partitions += 1;
+        }
+        // Whatever happened, `files` is the partition as it now stands.
+        let state = self.next.tables.get_mut(table).expect("the table exists");
+        state.files.retain(|f| f.dt != dt);
+        for (file, staged) in files {
+            if staged {
+                if outputs.contains(&file.path) {
+                    self.report.compaction.files_out += 1;
+                    self.report.compaction.bytes_out += file.bytes;
+                }
+                self.staged.entry(staged_key.clone()).or_default().push(file);
+            } else {
+                state.files.push(file);
+            }
+        }
+        result
+    }
+
+    /// Commits everything staged; returns the report.
+    fn commit(mut self) -> Result<JobReport, JobError> {
+        let mut added = Vec::new();
+        for ((table, _), files) in std::mem::take(&mut self.staged) {
+            let state = self.next.tables.get_mut(&table).expect("staged tables exist");
+            for file in files {
+                added.push(file.path.clone());
+                state.files.push(file);
+            }
+        }
+        for state in self.next.tables.values_mut() {
+            state.files.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        self.record.files_added = added.len() as u64;
+        self.record.files_removed = self.removed.len() as u64;
+        self.record.finished_ms = crate::warehouse::now_ms().max(self.started_ms);
+        added.extend(std::mem::take(&mut self.staged_rejects));
+        self.next.runs.push(std::mem::take(&mut self.record));
+        let commit = Commit {
+            warehouse: self.warehouse,
+            run_id: &self.run_id,
+            base_seq: self.base.seq,
+            added,
+            removed: std::mem::take(&mut self.removed),
+            ledger: std::mem::take(&mut self.ledger),
+        };
+        self.report.seq = commit.apply(&mut self.next)?;
+        self.report.elapsed = self.started.elapsed();
+        Ok(self.report)
+    }
+
+    /// Gives up: the staging folder goes, the warehouse stays as it was.
+    fn abandon(self) {
+        let _ = fs::remove_dir_all(self.staging());
+    }
+}
+
+/// Runs `logq partition` over `sources`.
+pub fn partition(
+    warehouse: &Warehouse,
+    sources: &[Source],
+    settings: &JobSettings,
+    progress: &dyn Progress,
+) -> Result<JobReport, JobError> {
+    let mut job = Job::start(warehouse, settings, "partition")?;
+    let keys: Vec<String> = sources.iter().map(Source::ledger_key).collect();
+    let ledger = Ledger::load(warehouse, &job.base, Some(&keys))?;
+    for (index, source) in sources.iter().enumerate() {
+        if let Err(error) = job.ingest_source(index, source, &ledger, progress) {
+            job.abandon();
+            return Err(error);
+        }
+    }
+    if job.report.sources.iter().all(|s| s.error.is_some()) {
+        let failure = job.list_failure.take().expect("a source failed to list");
+        job.abandon();
+        return Err(failure);
+    }
+    if settings.compact {
+        let touched: Vec<(String, String)> = job.staged.keys().cloned().collect();
+        job.compact(touched);
+    }
+    job.commit()
+}
+
+/// Runs `logq compact` over every partition of `tables` (all tables when empty).
+pub fn compact_all(
+    warehouse: &Warehouse,
+    tables: &[String],
+    settings: &JobSettings,
+) -> Result<JobReport, JobError> {
+    let mut job = Job::start(warehouse, settings, "compact")?;
+    let mut partitions: Vec<(String, String)> = Vec::new();
+    for (table, state) in &job.next.tables {
+        if !tables.is_empty() && !tables.contains(table) {
+            continue;
+        }
+        partitions.extend(state.files.iter().map(|f| (table.clone(), f.dt.clone())));
+    }
+    partitions.sort();
+    partitions.dedup();
+    job.compact(partitions);
+    job.commit()
+}
+
+/// An error and its causes on one line, for reports.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+fn data_file(file: &StagedFile) -> DataFile {
+    DataFile {
+        path: slash_path(&file.relative),
+        dt: file.dt.clone(),
+        rows: file.rows,
+        bytes: file.bytes,
+        min_time: file.min_time,
+        max_time: file.max_time,
+    }
+}
+
+fn slash_path(path: &Path) -> String {
+    path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    format!(
+        "{}-{:08x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        std::process::id() ^ now.timestamp_subsec_nanos()
+    )
+}

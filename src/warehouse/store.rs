@@ -1,0 +1,180 @@
+//! The object store queries read the warehouse through: the files of one snapshot, nothing
+//! else.
+//!
+//! DataFusion finds a table's files by listing its folder. Listing through this store yields
+//! exactly the snapshot's files, so files of a job that has not committed (or was killed and
+//! not yet recovered) are never read. A file the snapshot names that a later commit has
+//! moved to the trash (compaction replacing it while the query runs) is read from the trash
+//! instead, so a query answers from the snapshot it started with.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt};
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+};
+
+use super::Snapshot;
+
+/// Read access to a warehouse as of one snapshot, over the store that holds it.
+#[derive(Debug)]
+pub struct SnapshotStore {
+    inner: Arc<dyn ObjectStore>,
+    root: Path,
+    trash: Path,
+    /// Every committed file, by full object path, with its size.
+    files: BTreeMap<Path, u64>,
+    committed: DateTime<Utc>,
+}
+
+impl SnapshotStore {
+    /// `root` is the warehouse's path inside `inner` (for the local disk, the absolute
+    /// folder path without its leading `/`).
+    pub fn new(inner: Arc<dyn ObjectStore>, root: Path, snapshot: &Snapshot) -> Self {
+        let files =
+            snapshot.files().map(|(_, file)| (join(&root, &file.path), file.bytes)).collect();
+        let committed = DateTime::from_timestamp_millis(snapshot.committed_ms).unwrap_or_default();
+        let trash = join(&root, &format!("{}/trash", super::STATE_DIR));
+        SnapshotStore { inner, root, trash, files, committed }
+    }
+
+    fn in_warehouse(&self, location: &Path) -> bool {
+        location.prefix_matches(&self.root)
+    }
+
+    /// Where a committed file went if a later commit replaced it.
+    async fn in_trash(&self, location: &Path) -> Option<Path> {
+        let relative: Vec<_> = location.prefix_match(&self.root)?.collect();
+        let bins = self.inner.list_with_delimiter(Some(&self.trash)).await.ok()?;
+        for bin in bins.common_prefixes.iter().rev() {
+            let candidate = Path::from_iter(bin.parts().chain(relative.iter().cloned()));
+            if self.inner.head(&candidate).await.is_ok() {
+                return Some(candidate);
+            }
+        }
+        None
+    }
+
+    fn committed_under(&self, prefix: Option<&Path>) -> Vec<ObjectMeta> {
+        self.files
+            .iter()
+            .filter(|(path, _)| prefix.is_none_or(|p| path.prefix_matches(p)))
+            .map(|(path, &size)| ObjectMeta {
+                location: path.clone(),
+                last_modified: self.committed,
+                size,
+                e_tag: None,
+                version: None,
+            })
+            .collect()
+    }
+}
+
+fn join(root: &Path, relative: &str) -> Path {
+    Path::from_iter(root.parts().chain(Path::from(relative).parts()))
+}
+
+impl fmt::Display for SnapshotStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SnapshotStore({}, {} files over {})", self.root, self.files.len(), self.inner)
+    }
+}
+
+fn is_not_found(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::NotFound { .. })
+}
+
+#[async_trait]
+impl ObjectStore for SnapshotStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        match self.inner.get_opts(location, options.clone()).await {
+            Err(e) if is_not_found(&e) && self.in_warehouse(location) => {
+                match self.in_trash(location).await {
+                    Some(moved) => self.inner.get_opts(&moved, options).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<bytes::Bytes>> {
+        match self.inner.get_ranges(location, ranges).await {
+            Err(e) if is_not_found(&e) && self.in_warehouse(location) => {
+                match self.in_trash(location).await {
+                    Some(moved) => self.inner.get_ranges(&moved, ranges).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        match prefix {
+            Some(p) if self.in_warehouse(p) => {
+                stream::iter(self.committed_under(prefix).into_iter().map(Ok)).boxed()
+            }
+            _ => self.inner.list(prefix),
+        }
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        let Some(p) = prefix.filter(|p| self.in_warehouse(p)) else {
+            return self.inner.list_with_delimiter(prefix).await;
+        };
+        let depth = p.parts().count();
+        let mut result = ListResult { common_prefixes: Vec::new(), objects: Vec::new() };
+        for meta in self.committed_under(Some(p)) {
+            let parts: Vec<_> = meta.location.parts().collect();
+            if parts.len() == depth + 1 {
+                result.objects.push(meta);
+            } else {
+                let folder = Path::from_iter(parts[..=depth].iter().cloned());
+                if result.common_prefixes.last() != Some(&folder) {
+                    result.common_prefixes.push(folder);
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
