@@ -18,7 +18,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::IngestError;
-use super::writer::{StagedFile, close, properties};
+use super::writer::{FINAL_LEVEL, StagedFile, close, properties};
 
 /// Files merged at once; more are merged in several rounds so memory stays bounded.
 pub const FAN_IN: usize = 8;
@@ -190,8 +190,9 @@ impl Output {
             let io_err = |source| IngestError::Write { path: path.clone(), source };
             fs::create_dir_all(path.parent().expect("in a partition folder")).map_err(io_err)?;
             let file = File::create(&path).map_err(io_err)?;
-            let writer = ArrowWriter::try_new(file, self.schema.clone(), Some(properties()))
-                .map_err(|source| IngestError::Parquet { path: path.clone(), source })?;
+            let writer =
+                ArrowWriter::try_new(file, self.schema.clone(), Some(properties(FINAL_LEVEL)))
+                    .map_err(|source| IngestError::Parquet { path: path.clone(), source })?;
             let staged = StagedFile {
                 relative,
                 dt: self.dt.clone(),

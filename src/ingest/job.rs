@@ -272,6 +272,7 @@ impl<'a> Job<'a> {
             threads: self.settings.threads,
             memory_budget: self.settings.memory_budget,
             max_line_bytes: self.settings.max_line_bytes,
+            compact_after: self.settings.compact,
         };
         let entries: Vec<LedgerEntry> = new
             .iter()
@@ -307,126 +308,77 @@ impl<'a> Job<'a> {
         Ok(())
     }
 
-    /// Compacts the given partitions; a partition that fails is left as it was.
+    /// Compacts the given partitions, as many at once as there are threads; a partition that
+    /// fails is left as it was.
     fn compact(&mut self, partitions: Vec<(String, String)>) {
+        let mut work = Vec::new();
         for (table, dt) in partitions {
-            if let Err(error) = self.compact_partition(&table, &dt) {
-                tracing::warn!(%table, %dt, %error, "partition not compacted; left as it was");
-                self.report
-                    .compaction
-                    .failures
-                    .push((format!("{table}/dt={dt}"), error_chain(&error)));
-            }
+            let Some(format) =
+                self.next.tables.get(&table).and_then(|state| FormatName::parse(&state.format))
+            else {
+                continue;
+            };
+            let committed = self.next.tables[&table].files.iter().filter(|f| f.dt == dt);
+            let mut files: Vec<(DataFile, bool)> = committed.map(|f| (f.clone(), false)).collect();
+            let staged = self.staged.remove(&(table.clone(), dt.clone())).unwrap_or_default();
+            files.extend(staged.into_iter().map(|f| (f, true)));
+            work.push(Partition { table, dt, format, files });
         }
-    }
-
-    fn compact_partition(&mut self, table: &str, dt: &str) -> Result<(), IngestError> {
-        let Some(format) =
-            self.next.tables.get(table).and_then(|state| FormatName::parse(&state.format))
-        else {
-            return Ok(());
+        let context = MergeContext {
+            staging: self.staging(),
+            root: self.warehouse.root().to_owned(),
+            run_id: self.run_id.clone(),
+            target_bytes: self.settings.target_file_bytes,
         };
-        let staging = self.staging();
-        let root = self.warehouse.root().to_owned();
-        // Each file with whether it is staged (this job's) or committed.
-        let committed = self.next.tables[table].files.iter().filter(|f| f.dt == dt).cloned();
-        let mut files: Vec<(DataFile, bool)> = committed.map(|f| (f, false)).collect();
-        let staged_key = (table.to_owned(), dt.to_owned());
-        files.extend(
-            self.staged.remove(&staged_key).unwrap_or_default().into_iter().map(|f| (f, true)),
-        );
-
-        let location = |(file, staged): &(DataFile, bool)| {
-            if *staged { staging.join(&file.path) } else { root.join(&file.path) }
-        };
-        let mut rounds = 0;
-        let mut compacted = false;
-        // Files merged in this job that are still part of the partition.
-        let mut outputs: Vec<String> = Vec::new();
-        // Small files wait in a queue, earliest first; a merge's small output joins the back,
-        // so the originals are merged in groups before the groups' outputs are (a tree of
-        // merges: each row is rewritten about log_FAN_IN(files) times, not once per round).
-        let candidates: Vec<Candidate> = files
-            .iter()
-            .map(|f| Candidate { path: location(f), bytes: f.0.bytes, min_time: f.0.min_time })
-            .collect();
-        let mut queue: std::collections::VecDeque<String> =
-            compact::small_files(&candidates, self.settings.target_file_bytes)
-                .into_iter()
-                .map(|i| files[i].0.path.clone())
-                .collect();
-        let result = loop {
-            if queue.len() < 2 {
-                break Ok(());
-            }
-            let group: Vec<String> = queue.drain(..queue.len().min(FAN_IN)).collect();
-            let chosen: Vec<usize> = group
-                .iter()
-                .map(|path| {
-                    files.iter().position(|f| f.0.path == *path).expect("queued files exist")
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = self.settings.threads.clamp(1, work.len().max(1));
+        let mut done: Vec<Compacted> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(partition) = work.get(i) else { break };
+                            done.push(context.compact(partition));
+                        }
+                        done
+                    })
                 })
                 .collect();
-            rounds += 1;
-            let inputs: Vec<PathBuf> = chosen.iter().map(|&i| location(&files[i])).collect();
-            let relative_dir = PathBuf::from(table).join(format!("dt={dt}"));
-            let prefix = format!("{}-c{rounds}", self.run_id);
-            let merged = match compact::merge(
-                &inputs,
-                &format.format().schema(),
-                &staging,
-                &relative_dir,
-                &prefix,
-                self.settings.target_file_bytes,
-            ) {
-                Ok(merged) => merged,
-                Err(error) => break Err(error),
-            };
-            fault_point("compacted");
-            compacted = true;
-            let mut chosen = chosen;
-            chosen.sort_unstable_by(|a, b| b.cmp(a));
-            for i in chosen {
-                let (file, staged) = files.remove(i);
-                if outputs.contains(&file.path) {
-                    outputs.retain(|p| *p != file.path);
-                } else {
-                    self.report.compaction.files_in += 1;
-                }
+            handles.into_iter().flat_map(|h| h.join().expect("compaction does not panic")).collect()
+        });
+        done.sort_by(|a, b| (&a.table, &a.dt).cmp(&(&b.table, &b.dt)));
+        for result in done {
+            let report = &mut self.report.compaction;
+            if result.files_in > 0 {
+                report.partitions += 1;
+                report.files_in += result.files_in;
+            }
+            if let Some(error) = &result.error {
+                tracing::warn!(table = %result.table, dt = %result.dt, %error, "partition not compacted; left as it was");
+                report
+                    .failures
+                    .push((format!("{}/dt={}", result.table, result.dt), error_chain(error)));
+            }
+            self.removed.extend(result.removed);
+            let state = self.next.tables.get_mut(&result.table).expect("the table exists");
+            state.files.retain(|f| f.dt != result.dt);
+            for (file, staged) in result.files {
                 if staged {
-                    let path = staging.join(&file.path);
-                    fs::remove_file(&path)
-                        .map_err(|source| IngestError::Write { path: path.clone(), source })?;
+                    if result.outputs.contains(&file.path) {
+                        report.files_out += 1;
+                        report.bytes_out += file.bytes;
+                    }
+                    self.staged
+                        .entry((result.table.clone(), result.dt.clone()))
+                        .or_default()
+                        .push(file);
                 } else {
-                    self.removed.push(file.path);
+                    state.files.push(file);
                 }
-            }
-            for file in &merged {
-                let file = data_file(file);
-                if file.bytes < self.settings.target_file_bytes / 2 {
-                    queue.push_back(file.path.clone());
-                }
-                outputs.push(file.path.clone());
-                files.push((file, true));
-            }
-        };
-        if compacted {
-            self.report.compaction.partitions += 1;
-        }
-        // Whatever happened, `files` is the partition as it now stands.
-        let state = self.next.tables.get_mut(table).expect("the table exists");
-        state.files.retain(|f| f.dt != dt);
-        for (file, staged) in files {
-            if staged {
-                if outputs.contains(&file.path) {
-                    self.report.compaction.files_out += 1;
-                    self.report.compaction.bytes_out += file.bytes;
-                }
-                self.staged.entry(staged_key.clone()).or_default().push(file);
-            } else {
-                state.files.push(file);
             }
         }
-        result
     }
 
     /// Commits everything staged; returns the report.
@@ -463,6 +415,129 @@ impl<'a> Job<'a> {
     /// Gives up: the staging folder goes, the warehouse stays as it was.
     fn abandon(self) {
         let _ = fs::remove_dir_all(self.staging());
+    }
+}
+
+/// One partition's files, with whether each is staged (this job's) or committed.
+struct Partition {
+    table: String,
+    dt: String,
+    format: FormatName,
+    files: Vec<(DataFile, bool)>,
+}
+
+/// What compacting a partition left.
+struct Compacted {
+    table: String,
+    dt: String,
+    /// The partition's files now, staged or committed; whatever happened, this is its state.
+    files: Vec<(DataFile, bool)>,
+    /// Committed files replaced.
+    removed: Vec<String>,
+    /// Merged files (among `files`).
+    outputs: Vec<String>,
+    /// Original files merged.
+    files_in: usize,
+    error: Option<IngestError>,
+}
+
+struct MergeContext {
+    staging: PathBuf,
+    root: PathBuf,
+    run_id: String,
+    target_bytes: u64,
+}
+
+impl MergeContext {
+    /// Merges a partition's small files, in rounds of at most [`FAN_IN`].
+    ///
+    /// Small files wait in a queue, earliest first; a merge's small output joins the back, so
+    /// the originals are merged in groups before the groups' outputs are (a tree of merges:
+    /// each row is rewritten about log_FAN_IN(files) times, not once per round).
+    fn compact(&self, partition: &Partition) -> Compacted {
+        let mut result = Compacted {
+            table: partition.table.clone(),
+            dt: partition.dt.clone(),
+            files: partition.files.clone(),
+            removed: Vec::new(),
+            outputs: Vec::new(),
+            files_in: 0,
+            error: None,
+        };
+        if let Err(error) = self.merge_rounds(partition, &mut result) {
+            result.error = Some(error);
+        }
+        result
+    }
+
+    fn location(&self, (file, staged): &(DataFile, bool)) -> PathBuf {
+        if *staged { self.staging.join(&file.path) } else { self.root.join(&file.path) }
+    }
+
+    fn merge_rounds(
+        &self,
+        partition: &Partition,
+        result: &mut Compacted,
+    ) -> Result<(), IngestError> {
+        let files = &mut result.files;
+        let candidates: Vec<Candidate> = files
+            .iter()
+            .map(|f| Candidate { path: self.location(f), bytes: f.0.bytes, min_time: f.0.min_time })
+            .collect();
+        let mut queue: std::collections::VecDeque<String> =
+            compact::small_files(&candidates, self.target_bytes)
+                .into_iter()
+                .map(|i| files[i].0.path.clone())
+                .collect();
+        let relative_dir = PathBuf::from(&partition.table).join(format!("dt={}", partition.dt));
+        let schema = partition.format.format().schema();
+        let mut rounds = 0;
+        while queue.len() >= 2 {
+            let group: Vec<String> = queue.drain(..queue.len().min(FAN_IN)).collect();
+            let mut chosen: Vec<usize> = group
+                .iter()
+                .map(|path| {
+                    files.iter().position(|f| f.0.path == *path).expect("queued files exist")
+                })
+                .collect();
+            rounds += 1;
+            let inputs: Vec<PathBuf> = chosen.iter().map(|&i| self.location(&files[i])).collect();
+            let prefix = format!("{}-c{rounds}", self.run_id);
+            let merged = compact::merge(
+                &inputs,
+                &schema,
+                &self.staging,
+                &relative_dir,
+                &prefix,
+                self.target_bytes,
+            )?;
+            fault_point("compacted");
+            chosen.sort_unstable_by(|a, b| b.cmp(a));
+            for i in chosen {
+                let (file, staged) = files.remove(i);
+                if result.outputs.contains(&file.path) {
+                    result.outputs.retain(|p| *p != file.path);
+                } else {
+                    result.files_in += 1;
+                }
+                if staged {
+                    let path = self.staging.join(&file.path);
+                    fs::remove_file(&path)
+                        .map_err(|source| IngestError::Write { path: path.clone(), source })?;
+                } else {
+                    result.removed.push(file.path);
+                }
+            }
+            for file in &merged {
+                let file = data_file(file);
+                if file.bytes < self.target_bytes / 2 {
+                    queue.push_back(file.path.clone());
+                }
+                result.outputs.push(file.path.clone());
+                files.push((file, true));
+            }
+        }
+        Ok(())
     }
 }
 

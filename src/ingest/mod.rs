@@ -96,6 +96,9 @@ pub struct PartitionJob {
     pub memory_budget: usize,
     /// Longest line kept whole; longer lines are rejected with their start kept.
     pub max_line_bytes: usize,
+    /// Compaction follows: days spilled in several files are written with faster compression,
+    /// since they are about to be merged.
+    pub compact_after: bool,
 }
 
 /// Receives progress while a run reads its input.
@@ -255,6 +258,7 @@ impl Worker {
                 job.format.schema(),
                 prefix.clone(),
                 (job.memory_budget / threads).max(1 << 20),
+                if job.compact_after { writer::TRANSIENT_LEVEL } else { writer::FINAL_LEVEL },
             ),
             rejects: RejectSink::new(
                 &job.staging,

@@ -40,11 +40,17 @@ pub struct StagedFile {
     pub max_time: i64,
 }
 
-/// How logq writes every Parquet file: zstd, page statistics, row groups small enough for
-/// time filters to skip most of a file, and the `event_time` order declared.
-pub(crate) fn properties() -> WriterProperties {
+/// zstd level of files meant to stay.
+pub(crate) const FINAL_LEVEL: i32 = 3;
+/// zstd level of files that compaction will most likely merge straight away: a quarter of
+/// the compression time for files a little larger.
+pub(crate) const TRANSIENT_LEVEL: i32 = 1;
+
+/// How logq writes every Parquet file: zstd at `level`, page statistics, row groups small
+/// enough for time filters to skip most of a file, and the `event_time` order declared.
+pub(crate) fn properties(level: i32) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a valid level")))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(level).expect("a valid zstd level")))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_sorting_columns(Some(vec![SortingColumn {
@@ -92,6 +98,7 @@ impl PartitionWriter {
         schema: SchemaRef,
         file_prefix: String,
         budget: usize,
+        zstd_level: i32,
     ) -> Self {
         PartitionWriter {
             root: root.to_owned(),
@@ -102,7 +109,7 @@ impl PartitionWriter {
             buffered: 0,
             days: BTreeMap::new(),
             sequence: 0,
-            properties: properties(),
+            properties: properties(zstd_level),
             written: Vec::new(),
         }
     }
@@ -238,7 +245,8 @@ mod tests {
     fn small_budget_writes_several_sorted_files_per_day() {
         let dir = tempfile::tempdir().unwrap();
         let b = batch(&[DAY + 30, DAY + 10, DAY + 20]);
-        let mut writer = PartitionWriter::new(dir.path(), "t", b.schema(), "run".into(), 1);
+        let mut writer =
+            PartitionWriter::new(dir.path(), "t", b.schema(), "run".into(), 1, FINAL_LEVEL);
         writer.push(b.clone()).unwrap();
         writer.push(b).unwrap();
         writer.finish().unwrap();

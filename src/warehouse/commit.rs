@@ -165,6 +165,7 @@ fn trash(warehouse: &Warehouse, seq: u64, removed: &[String]) -> Result<(), Ware
         return Ok(());
     }
     let bin = warehouse.trash().join(format!("{seq}-{}", now_ms()));
+    let mut emptied: Vec<std::path::PathBuf> = Vec::new();
     for relative in removed {
         let from = warehouse.root().join(relative);
         if !from.exists() {
@@ -175,6 +176,15 @@ fn trash(warehouse: &Warehouse, seq: u64, removed: &[String]) -> Result<(), Ware
         fs::create_dir_all(folder).map_err(WarehouseError::io("create", folder))?;
         fs::rename(&from, &to).map_err(WarehouseError::io("move to the trash", &from))?;
         fault_point("trash");
+        let source = from.parent().expect("data files are in folders").to_owned();
+        if !emptied.contains(&source) {
+            emptied.push(source);
+        }
+    }
+    // Before the intent goes, so that a power loss cannot bring a replaced file back into a
+    // table folder with nothing left to say it must go.
+    for folder in &emptied {
+        sync_dir(folder)?;
     }
     Ok(())
 }
