@@ -248,7 +248,7 @@ fn killed_at_random_moments_a_rerun_has_every_record_once() {
         logq(&partition_args(&s.source, warehouse.path(), &[])).ok();
         assert_each_record_once(warehouse.path(), &s.expected);
     }
-    assert!(interrupted >= kills / 2, "only {interrupted} of {kills} kills hit a running job");
+    assert!(interrupted >= kills / 3, "only {interrupted} of {kills} kills hit a running job");
 }
 
 #[test]
