@@ -115,9 +115,9 @@ pub struct PartitionArgs {
     /// Format of the raw logs at --source.
     #[arg(long, requires = "source")]
     pub format: Option<RawFormat>,
-    /// Folder (or single file) of raw logs as AWS delivers them.
+    /// Folder (or single file) of raw logs as AWS delivers them, or s3://bucket/prefix.
     #[arg(long, requires = "format")]
-    pub source: Option<PathBuf>,
+    pub source: Option<String>,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
     /// Fail on the first rejected line or unreadable file, writing nothing.

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use crate::cli::{parse_duration, parse_size};
 use crate::formats::FormatName;
 use crate::ingest::job::Source;
+use crate::storage::Location;
 
 /// The file name looked for in the working directory.
 pub const FILE_NAME: &str = "logq.toml";
@@ -75,7 +76,7 @@ struct QuerySection {
 struct SourceSection {
     name: String,
     format: String,
-    location: PathBuf,
+    location: String,
     table: Option<String>,
     delivery_lag: Option<String>,
 }
@@ -195,13 +196,10 @@ impl Config {
             let delivery_lag =
                 duration(&format!("source {name:?} delivery_lag"), &section.delivery_lag)?
                     .unwrap_or_else(|| format.default_delivery_lag());
-            sources.push(Source {
-                name,
-                format,
-                table,
-                location: resolve(section.location),
-                delivery_lag,
-            });
+            let location = Location::parse(&section.location)
+                .map_err(|e| invalid(format!("source {name:?}: {e}")))?
+                .relative_to(&base);
+            sources.push(Source { name, format, table, location, delivery_lag });
         }
         Ok(Config {
             path: Some(path.to_owned()),
@@ -253,7 +251,7 @@ mod tests {
         assert_eq!(config.sources[0].delivery_lag, Duration::from_secs(24 * 3600));
         assert_eq!(config.sources[1].format, FormatName::S3Access);
         assert_eq!(config.sources[1].table, "s3_prod");
-        assert_eq!(config.sources[1].location, PathBuf::from("/etc/logq/raw/s3"));
+        assert_eq!(config.sources[1].location, Location::Local("/etc/logq/raw/s3".into()));
         assert_eq!(config.sources[1].delivery_lag, Duration::from_secs(6 * 3600));
     }
 

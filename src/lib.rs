@@ -14,5 +14,6 @@ pub mod formats;
 pub mod ingest;
 pub mod output;
 pub mod query;
+pub mod storage;
 pub mod synth;
 pub mod warehouse;

@@ -7,6 +7,7 @@ use crate::config::{Config, PartitionDefaults};
 use crate::formats::FormatName;
 use crate::ingest::job::{self, JobError, JobSettings, Source};
 use crate::output::{ProgressBar, print_job_report};
+use crate::storage::Location;
 use crate::warehouse::Warehouse;
 
 use super::Failure;
@@ -22,8 +23,9 @@ pub fn run(args: PartitionArgs, config: &Config, quiet: bool) -> Result<(), Fail
     let sources = match (args.format, args.source) {
         (Some(format), Some(location)) => {
             let format = FormatName::from(format);
+            let location = Location::parse(&location).map_err(Failure::user)?;
             vec![Source {
-                name: location.display().to_string(),
+                name: location.to_string(),
                 format,
                 table: format.name().to_owned(),
                 location,
@@ -57,6 +59,13 @@ pub fn run(args: PartitionArgs, config: &Config, quiet: bool) -> Result<(), Fail
     tracing::info!(run = %report.run_id, snapshot = report.seq, "partition job committed");
     if !quiet {
         print_job_report(&report, &mut std::io::stderr().lock()).map_err(Failure::internal)?;
+    }
+    let unread = report.unread();
+    if unread > 0 {
+        return Err(Failure::internal(anyhow::anyhow!(
+            "{unread} objects could not be read; the rest was committed"
+        ))
+        .with_hint("run the job again: the objects not read are read then, and nothing twice"));
     }
     if let Some(failed) = report.sources.iter().find(|s| s.error.is_some()) {
         let error = failed.error.clone().unwrap_or_default();

@@ -5,11 +5,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::IngestError;
+use crate::storage::Bucket;
 
 /// A raw log file to ingest.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
+    /// The local path, or for an S3 object its `s3://bucket/key` URL (for messages).
     pub path: PathBuf,
+    /// The object's key in its bucket, for an S3 source.
+    pub object: Option<object_store::path::Path>,
     /// The path below the source location with `/` separators (the file name when the
     /// source is a single file): what the ledger records.
     pub key: String,
@@ -34,8 +38,31 @@ impl SourceFile {
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        SourceFile { path, key, size: metadata.len(), modified_ms }
+        SourceFile { path, object: None, key, size: metadata.len(), modified_ms }
     }
+}
+
+/// Every object under `prefix` in `bucket`, largest first. Keys whose last part starts with
+/// `.` are skipped, as hidden files are on disk.
+pub fn list_bucket(bucket: &Bucket, prefix: &str) -> Result<Vec<SourceFile>, IngestError> {
+    let objects = bucket.list(prefix).map_err(|e| IngestError::Storage(Box::new(e)))?;
+    let mut files: Vec<SourceFile> = objects
+        .into_iter()
+        .filter(|o| !o.location.filename().is_some_and(|name| name.starts_with('.')))
+        .map(|o| {
+            let full = o.location.to_string();
+            let key = full.strip_prefix(prefix).unwrap_or(&full).trim_start_matches('/').to_owned();
+            SourceFile {
+                path: PathBuf::from(bucket.url(&full)),
+                object: Some(o.location),
+                key,
+                size: o.size,
+                modified_ms: o.last_modified.timestamp_millis(),
+            }
+        })
+        .collect();
+    files.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+    Ok(files)
 }
 
 /// Every regular file under `root`, largest first so that the last file a worker picks up

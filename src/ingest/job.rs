@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use super::compact::{self, Candidate, FAN_IN};
 use super::{IngestError, PartitionJob, Progress, RunSummary, SourceFile, StagedFile};
 use crate::formats::FormatName;
+use crate::storage::{Bucket, Location, StorageError};
 use crate::warehouse::{
     Commit, DataFile, JobLock, Ledger, LedgerEntry, LockHolder, Recovery, RunRecord, Seen,
     Snapshot, TableState, Warehouse, WarehouseError, fault_point, recover,
@@ -30,19 +31,36 @@ pub struct Source {
     pub name: String,
     pub format: FormatName,
     pub table: String,
-    pub location: PathBuf,
+    pub location: Location,
     /// How long after an event AWS may still deliver it.
     pub delivery_lag: Duration,
 }
 
 impl Source {
-    /// The key of this source's ledger: the absolute location, so that the command-line form
-    /// and a config entry for the same folder share one ledger.
+    /// The key of this source's ledger: the absolute location (or the S3 URL), so that the
+    /// command-line form and a config entry for the same folder share one ledger.
     pub fn ledger_key(&self) -> String {
-        std::path::absolute(&self.location)
-            .unwrap_or_else(|_| self.location.clone())
-            .to_string_lossy()
-            .into_owned()
+        self.location.key()
+    }
+
+    /// Lists the source; for S3, also the bucket its objects are fetched from.
+    fn list(&self) -> Result<(Vec<SourceFile>, Option<Bucket>), IngestError> {
+        match &self.location {
+            Location::Local(path) => match super::list_source(path)? {
+                files if files.is_empty() => Err(IngestError::EmptySource(path.clone())),
+                files => Ok((files, None)),
+            },
+            Location::S3 { bucket, prefix } => {
+                let bucket =
+                    Bucket::connect(bucket).map_err(|e| IngestError::Storage(Box::new(e)))?;
+                match super::list_bucket(&bucket, prefix)? {
+                    files if files.is_empty() => {
+                        Err(IngestError::EmptySource(PathBuf::from(self.location.to_string())))
+                    }
+                    files => Ok((files, Some(bucket))),
+                }
+            }
+        }
     }
 }
 
@@ -106,9 +124,9 @@ pub struct JobReport {
 }
 
 impl JobReport {
-    /// Whether every source could be listed.
-    pub fn all_sources_read(&self) -> bool {
-        self.sources.iter().all(|s| s.error.is_none())
+    /// Objects that could not be read (not ingested; the next run tries them again).
+    pub fn unread(&self) -> usize {
+        self.sources.iter().filter_map(|s| s.ingest.as_ref()).map(|i| i.unread.len()).sum()
     }
 }
 
@@ -124,7 +142,11 @@ impl JobError {
     pub fn is_user_error(&self) -> bool {
         match self {
             JobError::Warehouse(WarehouseError::Locked { .. }) => true,
+            // A source that cannot be listed is a wrong path, bucket or permission.
             JobError::Ingest { source: IngestError::List { .. }, .. } => true,
+            JobError::Ingest { source: IngestError::Storage(error), .. } => {
+                matches!(**error, StorageError::List { .. } | StorageError::BadUrl(_))
+            }
             JobError::Ingest { source, .. } => source.is_user_error(),
             JobError::Warehouse(_) => false,
         }
@@ -217,12 +239,8 @@ impl<'a> Job<'a> {
     ) -> Result<(), JobError> {
         let mut report = SourceReport { name: source.name.clone(), ..SourceReport::default() };
         let key = source.ledger_key();
-        let listed = match super::list_source(&source.location) {
-            Ok(files) if files.is_empty() => Err(IngestError::EmptySource(source.location.clone())),
-            other => other,
-        };
-        let listed = match listed {
-            Ok(files) => files,
+        let (listed, bucket) = match source.list() {
+            Ok(listed) => listed,
             Err(error) => {
                 report.error = Some(error_chain(&error));
                 self.report.sources.push(report);
@@ -273,8 +291,9 @@ impl<'a> Job<'a> {
             memory_budget: self.settings.memory_budget,
             max_line_bytes: self.settings.max_line_bytes,
             compact_after: self.settings.compact,
+            bucket,
         };
-        let entries: Vec<LedgerEntry> = new
+        let mut entries: Vec<LedgerEntry> = new
             .iter()
             .map(|f| LedgerEntry {
                 source: key.clone(),
@@ -283,11 +302,14 @@ impl<'a> Job<'a> {
                 modified_ms: f.modified_ms,
             })
             .collect();
-        let newest = new.iter().map(|f| f.modified_ms).max();
         let objects = new.len() as u64;
         let summary = super::run(&job, new, progress)
             .map_err(|error| JobError::Ingest { name: source.name.clone(), source: error })?;
         fault_point("staged");
+        // Objects that could not be read at all are left for the next run.
+        entries.retain(|e| !summary.unread.iter().any(|u| u.key == e.key));
+        let objects = objects - summary.unread.len() as u64;
+        let newest = entries.iter().map(|e| e.modified_ms).max();
 
         self.next.tables.get_mut(&source.table).expect("inserted above").rejects += summary.rejects;
         let state = self.next.sources.get_mut(&key).expect("inserted above");

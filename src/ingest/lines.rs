@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::bufread::MultiGzDecoder;
@@ -38,26 +37,42 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
+/// A raw object's bytes: a local file read as it goes, or an object fetched whole.
+pub(crate) enum Input {
+    File(File),
+    Bytes(bytes::Bytes),
+}
+
 /// A raw file, opened by what its first bytes say it is.
 pub(crate) enum Opened<'a> {
     /// Text or JSON, decompressed if it was gzip.
     Stream(Box<dyn Read + 'a>),
     /// A Parquet file (CloudFront v2), read by its footer rather than as a stream; nothing of
     /// it has been counted as read yet.
-    Parquet(File),
+    Parquet(Input),
 }
 
 /// Opens a raw file for reading, decompressing it if it is gzip.
-pub(crate) fn open<'a>(path: &Path, read_bytes: &'a AtomicU64) -> io::Result<Opened<'a>> {
-    let mut file = File::open(path)?;
-    let mut magic = Vec::with_capacity(4);
-    (&mut file).take(4).read_to_end(&mut magic)?;
-    if magic == b"PAR1" {
-        file.rewind()?;
-        return Ok(Opened::Parquet(file));
+pub(crate) fn open<'a>(input: Input, read_bytes: &'a AtomicU64) -> io::Result<Opened<'a>> {
+    match input {
+        Input::File(mut file) => {
+            let mut magic = Vec::with_capacity(4);
+            (&mut file).take(4).read_to_end(&mut magic)?;
+            if magic == b"PAR1" {
+                file.rewind()?;
+                return Ok(Opened::Parquet(Input::File(file)));
+            }
+            // The sniffed bytes are handed on (and counted) ahead of the rest of the file.
+            stream(io::Cursor::new(magic).chain(file), read_bytes)
+        }
+        Input::Bytes(bytes) if bytes.starts_with(b"PAR1") => {
+            Ok(Opened::Parquet(Input::Bytes(bytes)))
+        }
+        Input::Bytes(bytes) => stream(io::Cursor::new(bytes), read_bytes),
     }
-    // The sniffed bytes are handed on (and counted) ahead of the rest of the file.
-    let inner = io::Cursor::new(magic).chain(file);
+}
+
+fn stream<'a>(inner: impl Read + 'a, read_bytes: &'a AtomicU64) -> io::Result<Opened<'a>> {
     let mut buffered = BufReader::with_capacity(READ_CHUNK, Counted { inner, count: read_bytes });
     let magic = buffered.fill_buf()?;
     if magic.starts_with(&[0x1f, 0x8b]) {

@@ -32,13 +32,13 @@ use std::time::{Duration, Instant};
 
 use crate::formats::{LogFormat, Outcome};
 
-pub use discover::{SourceFile, list as list_source};
+pub use discover::{SourceFile, list as list_source, list_bucket};
 pub use lines::Line;
 pub use records::RecordReader;
 pub use rejects::RejectSample;
 pub use writer::StagedFile;
 
-use lines::{Opened, open};
+use lines::{Input, Opened, open};
 use rejects::RejectSink;
 use writer::PartitionWriter;
 
@@ -57,6 +57,8 @@ pub enum IngestError {
     EmptySource(PathBuf),
     #[error("cannot read Parquet file {path}")]
     ReadParquet { path: PathBuf, source: parquet::errors::ParquetError },
+    #[error(transparent)]
+    Storage(Box<crate::storage::StorageError>),
     #[error("cannot write {path}")]
     Write { path: PathBuf, source: io::Error },
     #[error("cannot write Parquet file {path}")]
@@ -99,6 +101,8 @@ pub struct PartitionJob {
     /// Compaction follows: days spilled in several files are written with faster compression,
     /// since they are about to be merged.
     pub compact_after: bool,
+    /// The bucket of an S3 source; its objects are fetched whole, one per worker at a time.
+    pub bucket: Option<crate::storage::Bucket>,
 }
 
 /// Receives progress while a run reads its input.
@@ -115,6 +119,14 @@ pub struct DamagedFile {
     pub path: PathBuf,
     pub error: String,
     pub records_before: u64,
+}
+
+/// A file that could not be opened or fetched.
+#[derive(Debug, Clone)]
+pub struct UnreadFile {
+    pub path: PathBuf,
+    pub key: String,
+    pub error: String,
 }
 
 /// What a run did, counted where the work happened.
@@ -137,6 +149,8 @@ pub struct RunSummary {
     /// Files of rejected records written, relative to the staging folder.
     pub staged_rejects: Vec<PathBuf>,
     pub damaged: Vec<DamagedFile>,
+    /// Files not read at all; they are not in the ledger.
+    pub unread: Vec<UnreadFile>,
     pub samples: Vec<RejectSample>,
     pub elapsed: Duration,
 }
@@ -159,6 +173,7 @@ struct Shared<'a> {
     strict_failure: Mutex<Option<IngestError>>,
     samples: Mutex<Vec<RejectSample>>,
     damaged: Mutex<Vec<DamagedFile>>,
+    unread: Mutex<Vec<UnreadFile>>,
     read_bytes: AtomicU64,
     progress: &'a dyn Progress,
 }
@@ -182,6 +197,7 @@ pub fn run(
         strict_failure: Mutex::new(None),
         samples: Mutex::new(Vec::new()),
         damaged: Mutex::new(Vec::new()),
+        unread: Mutex::new(Vec::new()),
         read_bytes: AtomicU64::new(0),
         progress,
     };
@@ -213,6 +229,7 @@ pub fn run(
         files: shared.files.len(),
         bytes_in: shared.read_bytes.load(Ordering::Relaxed),
         damaged: shared.damaged.into_inner().expect("no worker panicked"),
+        unread: shared.unread.into_inner().expect("no worker panicked"),
         samples: shared.samples.into_inner().expect("no worker panicked"),
         ..RunSummary::default()
     };
@@ -235,6 +252,7 @@ pub fn run(
     summary.partitions.sort();
     summary.partitions.dedup();
     summary.damaged.sort_by(|a, b| a.path.cmp(&b.path));
+    summary.unread.sort_by(|a, b| a.path.cmp(&b.path));
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -287,7 +305,17 @@ impl Worker {
 
     fn ingest_file(&mut self, file: &SourceFile, shared: &Shared<'_>) -> Result<(), IngestError> {
         let job = shared.job;
-        let mut reader = match open(&file.path, &shared.read_bytes) {
+        let input = match (&file.object, &job.bucket) {
+            (Some(key), Some(bucket)) => match bucket.get(key) {
+                Ok(bytes) => Input::Bytes(bytes),
+                Err(error) => return self.unread(file, io::Error::other(error), shared),
+            },
+            _ => match fs::File::open(&file.path) {
+                Ok(local) => Input::File(local),
+                Err(error) => return self.unread(file, error, shared),
+            },
+        };
+        let mut reader = match open(input, &shared.read_bytes) {
             Ok(Opened::Stream(reader)) => BufReader::with_capacity(HEAD_BYTES, reader),
             Ok(Opened::Parquet(parquet)) => return self.ingest_parquet(parquet, file, shared),
             Err(error) => return self.damaged(file, error, 0, shared),
@@ -340,7 +368,7 @@ impl Worker {
     /// A Parquet input file: each row is a record, handed to the format as text values.
     fn ingest_parquet(
         &mut self,
-        parquet: fs::File,
+        parquet: Input,
         file: &SourceFile,
         shared: &Shared<'_>,
     ) -> Result<(), IngestError> {
@@ -443,6 +471,26 @@ impl Worker {
         if samples.len() < SAMPLES {
             samples.push(RejectSample::new(&file.path, line, reason, raw));
         }
+        Ok(())
+    }
+
+    /// A file that could not be opened or fetched at all: reported, and left out of the
+    /// ledger so that the next run reads it.
+    fn unread(
+        &mut self,
+        file: &SourceFile,
+        error: io::Error,
+        shared: &Shared<'_>,
+    ) -> Result<(), IngestError> {
+        if shared.job.strict {
+            return self.damaged(file, error, 0, shared);
+        }
+        tracing::error!(path = %file.path.display(), %error, "cannot read file; it is read again next run");
+        shared.unread.lock().expect("no worker panicked").push(UnreadFile {
+            path: file.path.clone(),
+            key: file.key.clone(),
+            error: error.to_string(),
+        });
         Ok(())
     }
 

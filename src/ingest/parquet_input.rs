@@ -2,14 +2,15 @@
 //! time with every column cast to text, so that the format maps them by name as it would a
 //! header. A column with no text form (a nested one) reads as NULL.
 
-use std::fs::File;
 use std::io;
 
 use arrow::array::{Array, AsArray, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::file::reader::ChunkReader;
 
+use super::lines::Input;
 use super::rejects::push_json_string;
 
 /// Rows per batch read from a Parquet input file.
@@ -28,11 +29,18 @@ pub(crate) struct TextBatch {
 }
 
 impl ParquetRows {
-    pub(crate) fn open(file: File) -> io::Result<Self> {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(io::Error::other)?;
-        let names = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
-        let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(io::Error::other)?;
-        Ok(ParquetRows { reader, names })
+    pub(crate) fn open(input: Input) -> io::Result<Self> {
+        fn read<T: ChunkReader + 'static>(input: T) -> io::Result<ParquetRows> {
+            let builder =
+                ParquetRecordBatchReaderBuilder::try_new(input).map_err(io::Error::other)?;
+            let names = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+            let reader = builder.with_batch_size(BATCH_ROWS).build().map_err(io::Error::other)?;
+            Ok(ParquetRows { reader, names })
+        }
+        match input {
+            Input::File(file) => read(file),
+            Input::Bytes(bytes) => read(bytes),
+        }
     }
 
     pub(crate) fn names(&self) -> &[String] {

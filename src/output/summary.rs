@@ -134,6 +134,14 @@ pub fn print_run_summary(summary: &RunSummary, out: &mut impl Write) -> std::io:
             )?;
         }
     }
+    for unread in &summary.unread {
+        writeln!(
+            out,
+            "  could not read {}: {} (not ingested; the next run reads it)",
+            unread.path.display(),
+            unread.error
+        )?;
+    }
     for damaged in &summary.damaged {
         writeln!(
             out,

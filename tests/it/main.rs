@@ -6,5 +6,6 @@ mod corpus;
 mod formats;
 mod job;
 mod partition;
+mod s3;
 mod sql;
 mod support;
