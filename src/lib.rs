@@ -1,10 +1,11 @@
 //! logq: AWS access logs as Hive-partitioned Parquet, queried with SQL.
 //!
-//! Data flows one way: [`formats`] decode raw log lines into Arrow batches, [`ingest`]
-//! writes them into the warehouse as partitioned Parquet, [`catalog`] registers the
-//! warehouse's tables with DataFusion, [`query`] runs SQL over them, and [`output`] prints.
-//! [`cli`] and [`commands`] wire these together for the `logq` binary; [`synth`] writes
-//! synthetic raw logs for benchmarks.
+//! Data flows one way: [`storage`] reaches raw objects on disk or S3, [`formats`] decode
+//! their records into Arrow batches, [`ingest`] writes them as partitioned Parquet and
+//! commits each run through [`warehouse`] (snapshots, ledger, lock, recovery), [`catalog`]
+//! registers the current snapshot's tables with DataFusion, [`query`] runs SQL over them,
+//! and [`output`] prints. [`config`], [`cli`] and [`commands`] wire these together for the
+//! `logq` binary; [`synth`] writes synthetic raw logs for benchmarks.
 
 pub mod catalog;
 pub mod cli;
