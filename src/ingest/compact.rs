@@ -28,7 +28,6 @@ const BATCH_ROWS: usize = 4096;
 /// A file of one partition, as compaction sees it.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    pub path: PathBuf,
     pub bytes: u64,
     pub min_time: i64,
 }
@@ -321,7 +320,7 @@ mod tests {
 
     #[test]
     fn only_small_files_are_chosen_and_only_two_or_more() {
-        let file = |bytes, min_time| Candidate { path: PathBuf::new(), bytes, min_time };
+        let file = |bytes, min_time| Candidate { bytes, min_time };
         let files = vec![file(100, 30), file(2000, 0), file(10, 20), file(400, 10)];
         assert_eq!(small_files(&files, 1000), vec![3, 2, 0]);
         assert!(small_files(&[file(10, 0), file(900, 0)], 1000).is_empty());

@@ -162,7 +162,6 @@ struct Job<'a> {
     base: Snapshot,
     next: Snapshot,
     report: JobReport,
-    started_ms: i64,
     started: Instant,
     /// Staged data files by (table, dt), not yet in `next`.
     staged: BTreeMap<(String, String), Vec<DataFile>>,
@@ -212,7 +211,6 @@ impl<'a> Job<'a> {
             next: base.clone(),
             base,
             report,
-            started_ms: record.started_ms,
             started,
             run_id,
             _lock: lock,
@@ -418,7 +416,7 @@ impl<'a> Job<'a> {
         }
         self.record.files_added = added.len() as u64;
         self.record.files_removed = self.removed.len() as u64;
-        self.record.finished_ms = crate::warehouse::now_ms().max(self.started_ms);
+        self.record.finished_ms = crate::warehouse::now_ms().max(self.record.started_ms);
         added.extend(std::mem::take(&mut self.staged_rejects));
         self.next.runs.push(std::mem::take(&mut self.record));
         let commit = Commit {
@@ -502,10 +500,8 @@ impl MergeContext {
         result: &mut Compacted,
     ) -> Result<(), IngestError> {
         let files = &mut result.files;
-        let candidates: Vec<Candidate> = files
-            .iter()
-            .map(|f| Candidate { path: self.location(f), bytes: f.0.bytes, min_time: f.0.min_time })
-            .collect();
+        let candidates: Vec<Candidate> =
+            files.iter().map(|f| Candidate { bytes: f.0.bytes, min_time: f.0.min_time }).collect();
         let mut queue: std::collections::VecDeque<String> =
             compact::small_files(&candidates, self.target_bytes)
                 .into_iter()
