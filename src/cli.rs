@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::formats::FormatName;
 use crate::output::ResultFormat;
+use crate::storage::{Location, StorageError};
 
 /// Query AWS logs: partition raw CloudFront, S3 access, WAF, CloudTrail and ALB logs into
 /// Hive-partitioned Parquet, then run SQL over them.
@@ -28,22 +29,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The warehouse folder: `--warehouse`, else `LOGQ_WAREHOUSE`, else the config file's
-/// `warehouse`, else `./logq-warehouse`.
+/// The warehouse: `--warehouse`, else `LOGQ_WAREHOUSE`, else the config file's `warehouse`,
+/// else `./logq-warehouse`.
 #[derive(Debug, clap::Args)]
 pub struct WarehouseArg {
-    /// Folder holding the partitioned tables [default: the config's, else ./logq-warehouse].
+    /// Folder or s3://bucket/prefix holding the partitioned tables [default: the config's,
+    /// else ./logq-warehouse].
     #[arg(long, env = "LOGQ_WAREHOUSE")]
-    pub warehouse: Option<PathBuf>,
+    pub warehouse: Option<String>,
 }
 
 impl WarehouseArg {
-    /// The folder to use, given the config file's choice.
-    pub fn resolve(&self, configured: Option<&std::path::Path>) -> PathBuf {
-        self.warehouse
-            .clone()
-            .or_else(|| configured.map(std::path::Path::to_owned))
-            .unwrap_or_else(|| PathBuf::from("logq-warehouse"))
+    /// The warehouse to use, given the config file's choice.
+    pub fn resolve(&self, configured: Option<&Location>) -> Result<Location, StorageError> {
+        match (&self.warehouse, configured) {
+            (Some(text), _) => Location::parse(text),
+            (None, Some(location)) => Ok(location.clone()),
+            (None, None) => Ok(Location::Local(PathBuf::from("logq-warehouse"))),
+        }
     }
 }
 

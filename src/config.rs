@@ -43,7 +43,7 @@ pub enum ConfigError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
-    warehouse: Option<PathBuf>,
+    warehouse: Option<String>,
     #[serde(default)]
     partition: PartitionSection,
     #[serde(default)]
@@ -105,7 +105,7 @@ pub struct QueryDefaults {
 #[derive(Debug, Default, Clone)]
 pub struct Config {
     pub path: Option<PathBuf>,
-    pub warehouse: Option<PathBuf>,
+    pub warehouse: Option<Location>,
     pub partition: PartitionDefaults,
     pub query: QueryDefaults,
     pub sources: Vec<Source>,
@@ -136,7 +136,6 @@ impl Config {
         let file: File =
             toml::from_str(text).map_err(|e| invalid(e.to_string().trim().to_owned()))?;
         let base = path.parent().map(Path::to_owned).unwrap_or_default();
-        let resolve = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
         let size = |key: &str, value: &Option<String>| {
             value
                 .as_deref()
@@ -203,7 +202,11 @@ impl Config {
         }
         Ok(Config {
             path: Some(path.to_owned()),
-            warehouse: file.warehouse.map(resolve),
+            warehouse: file
+                .warehouse
+                .map(|w| Location::parse(&w).map(|l| l.relative_to(&base)))
+                .transpose()
+                .map_err(|e| invalid(format!("warehouse: {e}")))?,
             partition,
             query,
             sources,
@@ -242,7 +245,7 @@ mod tests {
             delivery_lag = "6h"
         "#;
         let config = Config::parse(text, Path::new("/etc/logq/logq.toml")).unwrap();
-        assert_eq!(config.warehouse, Some(PathBuf::from("/etc/logq/wh")));
+        assert_eq!(config.warehouse, Some(Location::Local(PathBuf::from("/etc/logq/wh"))));
         assert_eq!(config.partition.target_file_size, Some(64 << 20));
         assert_eq!(config.partition.trash_retention, Some(Duration::from_secs(1800)));
         assert_eq!(config.query.max_bytes_scanned, Some(10 << 30));

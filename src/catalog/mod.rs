@@ -8,7 +8,7 @@
 //! [`SnapshotStore`], so a query reads exactly the snapshot's files: never those of a job
 //! still running or killed, and still those a compaction replaced after the query began.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
@@ -20,10 +20,11 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::{SessionContext, col};
 
 use datafusion::execution::object_store::ObjectStoreUrl;
+use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 
 use crate::formats::{EVENT_TIME_COLUMN, FormatName, PARTITION_COLUMN};
-use crate::warehouse::{SnapshotStore, Warehouse, WarehouseError};
+use crate::warehouse::{Fetched, Root, SnapshotStore, Warehouse, WarehouseError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -37,24 +38,48 @@ pub enum CatalogError {
     State(#[from] WarehouseError),
 }
 
-/// Registers every table of `warehouse`'s current snapshot; returns their names.
+/// Registers every table of `warehouse`'s current snapshot; returns their names and the
+/// counters of what queries fetch from storage.
 pub fn register_warehouse(
     ctx: &SessionContext,
-    warehouse: &Path,
-) -> Result<Vec<String>, CatalogError> {
-    if !warehouse.is_dir() {
-        return Err(CatalogError::NoWarehouse(warehouse.to_owned()));
+    warehouse: &Warehouse,
+) -> Result<(Vec<String>, Arc<Fetched>), CatalogError> {
+    let name = || PathBuf::from(warehouse.location().to_string());
+    if !warehouse.exists() {
+        return Err(CatalogError::NoWarehouse(name()));
     }
-    let root = std::fs::canonicalize(warehouse).unwrap_or_else(|_| warehouse.to_owned());
-    let snapshot = Warehouse::new(&root).snapshot()?;
-    let root_path = object_store::path::Path::from_filesystem_path(&root).map_err(|e| {
-        CatalogError::Register {
-            table: String::new(),
-            source: DataFusionError::External(Box::new(e)),
-        }
-    })?;
-    let store = SnapshotStore::new(Arc::new(LocalFileSystem::new()), root_path, &snapshot);
-    ctx.register_object_store(ObjectStoreUrl::local_filesystem().as_ref(), Arc::new(store));
+    let bad_path = |e: object_store::path::Error| CatalogError::Register {
+        table: String::new(),
+        source: DataFusionError::External(Box::new(e)),
+    };
+    // The store, the URL DataFusion knows it by, and the warehouse's URL and path in it.
+    let (inner, store_url, base_url, root_path, snapshot): (Arc<dyn ObjectStore>, _, _, _, _) =
+        match warehouse.root() {
+            Root::Local(root) => {
+                let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+                let snapshot = Warehouse::new(&root).snapshot()?;
+                let path =
+                    object_store::path::Path::from_filesystem_path(&root).map_err(bad_path)?;
+                let url = format!("{}", root.display());
+                (
+                    Arc::new(LocalFileSystem::new()),
+                    ObjectStoreUrl::local_filesystem(),
+                    url,
+                    path,
+                    snapshot,
+                )
+            }
+            Root::S3 { bucket, prefix } => {
+                let store_url = ObjectStoreUrl::parse(format!("s3://{}", bucket.name))
+                    .map_err(|source| CatalogError::Register { table: String::new(), source })?;
+                let url = warehouse.location().to_string();
+                let path = object_store::path::Path::from(prefix.as_str());
+                (bucket.store.clone(), store_url, url, path, warehouse.snapshot()?)
+            }
+        };
+    let store = Arc::new(SnapshotStore::new(inner, root_path, &snapshot));
+    let fetched = store.fetched();
+    ctx.register_object_store(store_url.as_ref(), store);
 
     let mut registered = Vec::new();
     for (table, state) in &snapshot.tables {
@@ -64,7 +89,7 @@ pub fn register_warehouse(
         };
         let err = |source| CatalogError::Register { table: table.to_owned(), source };
         // A trailing slash makes the URL a folder rather than a single file.
-        let url = format!("{}/", root.join(table).display());
+        let url = format!("{}/{table}/", base_url.trim_end_matches('/'));
         let url = ListingTableUrl::parse(url).map_err(err)?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
@@ -78,7 +103,7 @@ pub fn register_warehouse(
         registered.push(table.to_owned());
     }
     if registered.is_empty() {
-        return Err(CatalogError::Empty(warehouse.to_owned()));
+        return Err(CatalogError::Empty(name()));
     }
-    Ok(registered)
+    Ok((registered, fetched))
 }

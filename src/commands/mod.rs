@@ -65,6 +65,12 @@ pub fn execute(cli: Cli) -> ExitCode {
     }
 }
 
+/// The warehouse's state could not be read: a missing bucket or a denied request is the
+/// user's to fix, the rest is the machine's.
+pub(crate) fn warehouse_failure(error: crate::warehouse::WarehouseError) -> Failure {
+    if error.is_user_error() { Failure::user(error) } else { Failure::internal(error) }
+}
+
 /// A reader of our stdout went away (`logq sql … | head`): not a failure.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {

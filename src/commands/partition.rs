@@ -19,7 +19,8 @@ const TARGET_FILE_SIZE: u64 = 128 << 20;
 const TRASH_RETENTION: Duration = Duration::from_secs(3600);
 
 pub fn run(args: PartitionArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
-    let warehouse = Warehouse::new(args.warehouse.resolve(config.warehouse.as_deref()));
+    let location = args.warehouse.resolve(config.warehouse.as_ref()).map_err(Failure::user)?;
+    let warehouse = Warehouse::open(&location).map_err(super::warehouse_failure)?;
     let sources = match (args.format, args.source) {
         (Some(format), Some(location)) => {
             let format = FormatName::from(format);
@@ -79,7 +80,8 @@ pub fn run(args: PartitionArgs, config: &Config, quiet: bool) -> Result<(), Fail
 }
 
 pub fn compact(args: CompactArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
-    let warehouse = Warehouse::new(args.warehouse.resolve(config.warehouse.as_deref()));
+    let location = args.warehouse.resolve(config.warehouse.as_ref()).map_err(Failure::user)?;
+    let warehouse = Warehouse::open(&location).map_err(super::warehouse_failure)?;
     let settings = settings(&config.partition, &args.compaction);
     let report = job::compact_all(&warehouse, &args.table, &settings).map_err(job_failure)?;
     if !quiet {

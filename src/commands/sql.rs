@@ -9,22 +9,27 @@ use crate::catalog::{self, CatalogError};
 use crate::cli::SqlArgs;
 use crate::config::Config;
 use crate::output::results::ResultError;
-use crate::output::write_results;
+use crate::output::{human_bytes, write_results};
 use crate::query;
+use crate::warehouse::Warehouse;
 
 use super::Failure;
 
 pub fn run(args: SqlArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
     let started = Instant::now();
-    let warehouse = args.warehouse.resolve(config.warehouse.as_deref());
+    let location = args.warehouse.resolve(config.warehouse.as_ref()).map_err(Failure::user)?;
+    let warehouse = Warehouse::open(&location).map_err(super::warehouse_failure)?;
     let ctx = query::session();
-    let tables = catalog::register_warehouse(&ctx, &warehouse).map_err(|error| match error {
-        CatalogError::NoWarehouse(_) | CatalogError::Empty(_) => Failure::user(error).with_hint(
-            "partition some logs first (logq partition --format cloudfront --source DIR), \
-             or point --warehouse / LOGQ_WAREHOUSE at an existing warehouse",
-        ),
-        CatalogError::Register { .. } | CatalogError::State(_) => Failure::internal(error),
-    })?;
+    let (tables, fetched) =
+        catalog::register_warehouse(&ctx, &warehouse).map_err(|error| match error {
+            CatalogError::NoWarehouse(_) | CatalogError::Empty(_) => Failure::user(error)
+                .with_hint(
+                    "partition some logs first (logq partition --format cloudfront --source \
+                     DIR), or point --warehouse / LOGQ_WAREHOUSE at an existing warehouse",
+                ),
+            CatalogError::State(error) => super::warehouse_failure(error),
+            CatalogError::Register { .. } => Failure::internal(error),
+        })?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -43,7 +48,13 @@ pub fn run(args: SqlArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
         Ok::<u64, Failure>(rows)
     })?;
     if !quiet {
-        eprintln!("{rows} rows in {:.3} s", started.elapsed().as_secs_f64());
+        // TODO(#6): the full footer (files read, cost estimate, reuse).
+        eprintln!(
+            "{rows} rows in {:.3} s; {} fetched from storage in {} requests",
+            started.elapsed().as_secs_f64(),
+            human_bytes(fetched.bytes()),
+            fetched.requests()
+        );
     }
     Ok(())
 }

@@ -14,13 +14,13 @@ use crate::warehouse::{Warehouse, running_job, table_status};
 use super::Failure;
 
 pub fn run(args: StatusArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
-    let root = args.warehouse.resolve(config.warehouse.as_deref());
-    if !root.is_dir() {
-        return Err(Failure::user(anyhow::anyhow!("warehouse {} does not exist", root.display()))
+    let location = args.warehouse.resolve(config.warehouse.as_ref()).map_err(Failure::user)?;
+    let warehouse = Warehouse::open(&location).map_err(super::warehouse_failure)?;
+    if !warehouse.exists() {
+        return Err(Failure::user(anyhow::anyhow!("warehouse {location} does not exist"))
             .with_hint("point --warehouse / LOGQ_WAREHOUSE or the config at a warehouse"));
     }
-    let warehouse = Warehouse::new(root);
-    let snapshot = warehouse.snapshot().map_err(Failure::internal)?;
+    let snapshot = warehouse.snapshot().map_err(super::warehouse_failure)?;
     let tables = table_status(&snapshot);
 
     let time = |ms: Option<i64>| {
@@ -60,12 +60,8 @@ pub fn run(args: StatusArgs, config: &Config, quiet: bool) -> Result<(), Failure
     if !quiet {
         let committed = time(Some(snapshot.committed_ms)).filter(|_| snapshot.seq > 0);
         match committed {
-            Some(at) => eprintln!(
-                "warehouse {}: snapshot {} committed {at}",
-                warehouse.root().display(),
-                snapshot.seq
-            ),
-            None => eprintln!("warehouse {}: nothing committed yet", warehouse.root().display()),
+            Some(at) => eprintln!("warehouse {location}: snapshot {} committed {at}", snapshot.seq),
+            None => eprintln!("warehouse {location}: nothing committed yet"),
         }
         if let Some(run) = snapshot.runs.last() {
             eprintln!(

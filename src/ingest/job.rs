@@ -141,14 +141,13 @@ pub enum JobError {
 impl JobError {
     pub fn is_user_error(&self) -> bool {
         match self {
-            JobError::Warehouse(WarehouseError::Locked { .. }) => true,
+            JobError::Warehouse(error) => error.is_user_error(),
             // A source that cannot be listed is a wrong path, bucket or permission.
             JobError::Ingest { source: IngestError::List { .. }, .. } => true,
             JobError::Ingest { source: IngestError::Storage(error), .. } => {
                 matches!(**error, StorageError::List { .. } | StorageError::BadUrl(_))
             }
             JobError::Ingest { source, .. } => source.is_user_error(),
-            JobError::Warehouse(_) => false,
         }
     }
 }
@@ -158,7 +157,7 @@ struct Job<'a> {
     warehouse: &'a Warehouse,
     settings: &'a JobSettings,
     run_id: String,
-    _lock: JobLock,
+    lock: JobLock,
     base: Snapshot,
     next: Snapshot,
     report: JobReport,
@@ -213,7 +212,7 @@ impl<'a> Job<'a> {
             report,
             started,
             run_id,
-            _lock: lock,
+            lock,
             staged: BTreeMap::new(),
             staged_rejects: Vec::new(),
             removed: Vec::new(),
@@ -346,7 +345,7 @@ impl<'a> Job<'a> {
         }
         let context = MergeContext {
             staging: self.staging(),
-            root: self.warehouse.root().to_owned(),
+            warehouse: self.warehouse,
             run_id: self.run_id.clone(),
             target_bytes: self.settings.target_file_bytes,
         };
@@ -419,6 +418,7 @@ impl<'a> Job<'a> {
         self.record.finished_ms = crate::warehouse::now_ms().max(self.record.started_ms);
         added.extend(std::mem::take(&mut self.staged_rejects));
         self.next.runs.push(std::mem::take(&mut self.record));
+        self.lock.check()?;
         let commit = Commit {
             warehouse: self.warehouse,
             run_id: &self.run_id,
@@ -461,14 +461,14 @@ struct Compacted {
     error: Option<IngestError>,
 }
 
-struct MergeContext {
+struct MergeContext<'a> {
     staging: PathBuf,
-    root: PathBuf,
+    warehouse: &'a Warehouse,
     run_id: String,
     target_bytes: u64,
 }
 
-impl MergeContext {
+impl MergeContext<'_> {
     /// Merges a partition's small files, in rounds of at most [`FAN_IN`].
     ///
     /// Small files wait in a queue, earliest first; a merge's small output joins the back, so
@@ -490,8 +490,17 @@ impl MergeContext {
         result
     }
 
-    fn location(&self, (file, staged): &(DataFile, bool)) -> PathBuf {
-        if *staged { self.staging.join(&file.path) } else { self.root.join(&file.path) }
+    /// A local path to read a file from: staged files are local; a committed file of a
+    /// warehouse on S3 is downloaded beside them first.
+    fn location(&self, (file, staged): &(DataFile, bool)) -> Result<PathBuf, IngestError> {
+        if *staged {
+            return Ok(self.staging.join(&file.path));
+        }
+        let scratch = self.staging.join("_committed");
+        self.warehouse
+            .root()
+            .local_copy(&file.path, &scratch)
+            .map_err(|e| IngestError::Fetch(Box::new(e)))
     }
 
     fn merge_rounds(
@@ -519,7 +528,8 @@ impl MergeContext {
                 })
                 .collect();
             rounds += 1;
-            let inputs: Vec<PathBuf> = chosen.iter().map(|&i| self.location(&files[i])).collect();
+            let inputs: Vec<PathBuf> =
+                chosen.iter().map(|&i| self.location(&files[i])).collect::<Result<_, _>>()?;
             let prefix = format!("{}-c{rounds}", self.run_id);
             let merged = compact::merge(
                 &inputs,

@@ -59,6 +59,8 @@ pub enum IngestError {
     ReadParquet { path: PathBuf, source: parquet::errors::ParquetError },
     #[error(transparent)]
     Storage(Box<crate::storage::StorageError>),
+    #[error("cannot fetch a committed file to compact it")]
+    Fetch(#[source] Box<crate::warehouse::WarehouseError>),
     #[error("cannot write {path}")]
     Write { path: PathBuf, source: io::Error },
     #[error("cannot write Parquet file {path}")]

@@ -6,8 +6,7 @@
 //! retries with backoff, and runs its requests on one small Tokio runtime so that the
 //! partition job's worker threads can fetch objects without being async themselves.
 //!
-//! TODO(#5): the warehouse on S3 (multipart writes, the commit, the lock as a lease) and
-//! listing only the key range a format's key layout and `--since`/`--until` allow.
+//! TODO(#5): listing only the key range a format's key layout and `--since`/`--until` allow.
 
 mod credentials;
 
@@ -20,7 +19,10 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{
+    ListResult, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+    RetryConfig, WriteMultipart,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -165,7 +167,124 @@ impl Bucket {
     pub fn url(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.name)
     }
+
+    /// An object's bytes and ETag, or `None` if there is no such object.
+    pub fn read(&self, key: &str) -> Result<Option<(Bytes, Option<String>)>, object_store::Error> {
+        let (store, path) = (self.store.clone(), ObjectPath::from(key));
+        runtime().block_on(async move {
+            match store.get(&path).await {
+                Ok(result) => {
+                    let e_tag = result.meta.e_tag.clone();
+                    Ok(Some((result.bytes().await?, e_tag)))
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// Writes a whole object in one request; returns its new ETag. With [`PutMode::Create`]
+    /// this fails with `AlreadyExists` if the key is taken, and with [`PutMode::Update`] with
+    /// `Precondition` if the object changed: S3's conditional writes.
+    pub fn put(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        mode: PutMode,
+    ) -> Result<Option<String>, object_store::Error> {
+        let (store, path) = (self.store.clone(), ObjectPath::from(key));
+        let options = PutOptions { mode, ..PutOptions::default() };
+        runtime().block_on(async move {
+            Ok(store.put_opts(&path, PutPayload::from(bytes), options).await?.e_tag)
+        })
+    }
+
+    /// The objects and "folders" directly under `prefix` (one request per 1,000 keys).
+    pub fn list_folder(&self, prefix: &str) -> Result<ListResult, object_store::Error> {
+        let (store, path) = (self.store.clone(), ObjectPath::from(prefix));
+        runtime().block_on(async move { store.list_with_delimiter(Some(&path)).await })
+    }
+
+    /// Deletes an object; one that is already gone is not an error.
+    pub fn delete(&self, key: &str) -> Result<(), object_store::Error> {
+        let (store, path) = (self.store.clone(), ObjectPath::from(key));
+        runtime().block_on(async move {
+            match store.delete(&path).await {
+                Err(object_store::Error::NotFound { .. }) => Ok(()),
+                other => other,
+            }
+        })
+    }
+
+    /// Moves an object (a copy, then a delete of the original); false if it was not there.
+    pub fn rename(&self, from: &str, to: &str) -> Result<bool, object_store::Error> {
+        let (store, from, to) = (self.store.clone(), ObjectPath::from(from), ObjectPath::from(to));
+        runtime().block_on(async move {
+            match store.rename(&from, &to).await {
+                Ok(()) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// Uploads a local file as one object through a multipart upload, sending up to four
+    /// parts at once; the object appears whole when the upload completes, or not at all.
+    pub fn upload(&self, local: &std::path::Path, key: &str) -> Result<(), object_store::Error> {
+        use std::io::Read;
+        let io_error = |e: std::io::Error| object_store::Error::Generic {
+            store: "S3",
+            source: format!("cannot read {}: {e}", local.display()).into(),
+        };
+        let mut file = std::fs::File::open(local).map_err(io_error)?;
+        let (store, path) = (self.store.clone(), ObjectPath::from(key));
+        runtime().block_on(async move {
+            let upload = store.put_multipart(&path).await?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+            let mut buffer = vec![0u8; 1 << 20];
+            loop {
+                // Local reads of a staged file are short; they do not hold the runtime up.
+                let n = match file.read(&mut buffer) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = writer.abort().await;
+                        return Err(io_error(e));
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                writer.wait_for_capacity(4).await?;
+                writer.write(&buffer[..n]);
+            }
+            writer.finish().await.map(|_| ())
+        })
+    }
+
+    /// Downloads an object into a local file.
+    pub fn download(&self, key: &str, local: &std::path::Path) -> Result<(), object_store::Error> {
+        use std::io::Write;
+        let io_error = |e: std::io::Error| object_store::Error::Generic {
+            store: "S3",
+            source: format!("cannot write {}: {e}", local.display()).into(),
+        };
+        if let Some(folder) = local.parent() {
+            std::fs::create_dir_all(folder).map_err(io_error)?;
+        }
+        let mut file = std::fs::File::create(local).map_err(io_error)?;
+        let (store, path) = (self.store.clone(), ObjectPath::from(key));
+        runtime().block_on(async move {
+            let mut stream = store.get(&path).await?.into_stream();
+            while let Some(chunk) = stream.try_next().await? {
+                file.write_all(&chunk).map_err(io_error)?;
+            }
+            file.sync_all().map_err(io_error)
+        })
+    }
 }
+
+/// Size of the parts of a multipart upload (S3 takes 5 MiB to 5 GiB, and 10,000 parts).
+const PART_SIZE: usize = 16 << 20;
 
 #[cfg(test)]
 mod tests {

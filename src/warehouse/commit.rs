@@ -14,15 +14,13 @@
 //! are taken back out (the raw objects are not in the ledger, so they are read again); with a
 //! committed snapshot, step 5 is finished.
 
-use std::fs;
-use std::io;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{self, LedgerEntry};
-use super::{Snapshot, Warehouse, WarehouseError, fault_point, now_ms, sync_dir, write_atomic};
+use super::root::remove_local_folder;
+use super::{Snapshot, Warehouse, WarehouseError, fault_point, now_ms};
 
 const INTENT: &str = "_intent.json";
 
@@ -52,29 +50,16 @@ impl Commit<'_> {
     /// Commits `next` as the new state with the staged files; returns its number.
     pub fn apply(self, next: &mut Snapshot) -> Result<u64, WarehouseError> {
         let warehouse = self.warehouse;
+        let root = warehouse.root();
         let staging = warehouse.staging(self.run_id);
         let intent =
             Intent { run_id: self.run_id.to_owned(), added: self.added, removed: self.removed };
         let bytes = serde_json::to_vec_pretty(&intent).expect("intents serialise");
-        write_atomic(&staging.join(INTENT), &bytes)?;
+        root.write(&intent_path(self.run_id), &bytes)?;
         fault_point("intent");
 
-        let mut folders: Vec<&Path> = Vec::new();
-        for relative in &intent.added {
-            let to = warehouse.root().join(relative);
-            let folder = to.parent().expect("staged files are in folders");
-            fs::create_dir_all(folder).map_err(WarehouseError::io("create", folder))?;
-            fs::rename(staging.join(relative), &to)
-                .map_err(WarehouseError::io("move into place", &to))?;
-            fault_point("move");
-        }
-        for relative in &intent.added {
-            let folder = Path::new(relative).parent().expect("staged files are in folders");
-            if !folders.contains(&folder) {
-                folders.push(folder);
-                sync_dir(&warehouse.root().join(folder))?;
-            }
-        }
+        move_all_in(warehouse, &staging, &intent.added)?;
+        root.sync_folders(intent.added.iter().map(|relative| parent(relative)))?;
         if !self.ledger.is_empty() {
             ledger::write_segment(warehouse, self.run_id, &self.ledger)?;
             next.ledger_segments.push(self.run_id.to_owned());
@@ -87,7 +72,8 @@ impl Commit<'_> {
         }
         fault_point("commit");
         trash(warehouse, next.seq, &intent.removed)?;
-        remove_folder(&staging)?;
+        root.remove_folder(&staging_folder(self.run_id))?;
+        remove_local_folder(&staging)?;
         Snapshot::prune(warehouse)?;
         Ok(next.seq)
     }
@@ -120,14 +106,14 @@ pub fn recover(
     trash_retention: Duration,
 ) -> Result<Recovery, WarehouseError> {
     let mut recovery = Recovery::default();
-    for folder in subfolders(&warehouse.state().join("staging"))? {
-        let intent_path = folder.join(INTENT);
-        let intent: Option<Intent> = match fs::read(&intent_path) {
-            Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
-                WarehouseError::Damaged { path: intent_path.clone(), reason: e.to_string() }
+    let root = warehouse.root();
+    for run in root.folders(Warehouse::STAGING)? {
+        let intent_path = intent_path(&run);
+        let intent: Option<Intent> = match root.read(&intent_path)? {
+            Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+                WarehouseError::Damaged { path: root.display(&intent_path), reason: e.to_string() }
             })?),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(WarehouseError::io("read", &intent_path)(e)),
+            None => None,
         };
         match intent {
             // Killed while staging: nothing left the folder.
@@ -141,22 +127,76 @@ pub fn recover(
                 recovery.rolled_back.push(intent.run_id);
             }
         }
-        remove_folder(&folder)?;
+        root.remove_folder(&staging_folder(&run))?;
+    }
+    // What a killed job staged locally for a warehouse on S3 (on the local disk, the loop
+    // above removed it).
+    if warehouse.is_remote() {
+        remove_local_folder(&warehouse.scratch())?;
     }
     ledger::remove_orphans(warehouse, snapshot)?;
-    remove_temporaries(&warehouse.snapshots())?;
+    for name in root.files(Warehouse::SNAPSHOTS)? {
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            root.remove(&format!("{}/{name}", Warehouse::SNAPSHOTS))?;
+        }
+    }
 
     let cutoff = now_ms() - i64::try_from(trash_retention.as_millis()).unwrap_or(i64::MAX);
-    for folder in subfolders(&warehouse.trash())? {
-        let name = folder.file_name().map(|n| n.to_string_lossy().into_owned());
-        let made_ms = name.as_deref().and_then(|n| n.split_once('-')?.1.parse::<i64>().ok());
+    for bin in root.folders(Warehouse::TRASH)? {
+        let made_ms = bin.split_once('-').and_then(|(_, ms)| ms.parse::<i64>().ok());
         if made_ms.is_none_or(|ms| ms < cutoff) {
-            remove_folder(&folder)?;
+            root.remove_folder(&format!("{}/{bin}", Warehouse::TRASH))?;
             recovery.trash_purged += 1;
         }
     }
     Ok(recovery)
 }
+
+fn staging_folder(run_id: &str) -> String {
+    format!("{}/{run_id}", Warehouse::STAGING)
+}
+
+fn intent_path(run_id: &str) -> String {
+    format!("{}/{INTENT}", staging_folder(run_id))
+}
+
+fn parent(relative: &str) -> &str {
+    relative.rsplit_once('/').map_or("", |(folder, _)| folder)
+}
+
+/// Moves staged files into the warehouse: one by one on the local disk (renames), up to
+/// [`PARALLEL_UPLOADS`] at a time to S3.
+fn move_all_in(
+    warehouse: &Warehouse,
+    staging: &std::path::Path,
+    added: &[String],
+) -> Result<(), WarehouseError> {
+    let workers = if warehouse.is_remote() { PARALLEL_UPLOADS.min(added.len()) } else { 1 };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failure = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(relative) = added.get(i) else { break };
+                    if let Err(e) = warehouse.root().move_in(&staging.join(relative), relative) {
+                        failure.lock().expect("no panics holding it").get_or_insert(e);
+                        break;
+                    }
+                    fault_point("move");
+                }
+            });
+        }
+    });
+    match failure.into_inner().expect("no panics holding it") {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Files uploaded at once when committing to S3 (each sends up to four parts at once).
+const PARALLEL_UPLOADS: usize = 4;
 
 /// Moves replaced files out of the table folders into `_logq/trash/<seq>-<ms>/`, keeping
 /// their relative paths so that a query that planned with them can still find them.
@@ -164,80 +204,29 @@ fn trash(warehouse: &Warehouse, seq: u64, removed: &[String]) -> Result<(), Ware
     if removed.is_empty() {
         return Ok(());
     }
-    let bin = warehouse.trash().join(format!("{seq}-{}", now_ms()));
-    let mut emptied: Vec<std::path::PathBuf> = Vec::new();
+    let bin = format!("{}/{seq}-{}", Warehouse::TRASH, now_ms());
+    let mut emptied: Vec<&str> = Vec::new();
     for relative in removed {
-        let from = warehouse.root().join(relative);
-        if !from.exists() {
+        if !warehouse.root().rename(relative, &format!("{bin}/{relative}"))? {
             continue;
         }
-        let to = bin.join(relative);
-        let folder = to.parent().expect("data files are in folders");
-        fs::create_dir_all(folder).map_err(WarehouseError::io("create", folder))?;
-        fs::rename(&from, &to).map_err(WarehouseError::io("move to the trash", &from))?;
         fault_point("trash");
-        let source = from.parent().expect("data files are in folders").to_owned();
-        if !emptied.contains(&source) {
-            emptied.push(source);
-        }
+        emptied.push(parent(relative));
     }
     // Before the intent goes, so that a power loss cannot bring a replaced file back into a
     // table folder with nothing left to say it must go.
-    for folder in &emptied {
-        sync_dir(folder)?;
-    }
-    Ok(())
+    warehouse.root().sync_folders(emptied)
 }
 
 /// Deletes files a job moved in before it was stopped; returns how many there were.
 fn undo_moves(warehouse: &Warehouse, added: &[String]) -> usize {
     let mut removed = 0;
     for relative in added {
-        let path = warehouse.root().join(relative);
-        match fs::remove_file(&path) {
-            Ok(()) => removed += 1,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(path = %path.display(), %e, "cannot take back a file"),
+        match warehouse.root().remove(relative) {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(path = %relative, %e, "cannot take back a file"),
         }
     }
     removed
-}
-
-fn subfolders(folder: &Path) -> Result<Vec<std::path::PathBuf>, WarehouseError> {
-    let entries = match fs::read_dir(folder) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(WarehouseError::io("list", folder)(e)),
-    };
-    let mut folders = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(WarehouseError::io("list", folder))?;
-        if entry.file_type().map_err(WarehouseError::io("list", folder))?.is_dir() {
-            folders.push(entry.path());
-        }
-    }
-    folders.sort();
-    Ok(folders)
-}
-
-fn remove_folder(folder: &Path) -> Result<(), WarehouseError> {
-    match fs::remove_dir_all(folder) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(WarehouseError::io("remove", folder)(e)),
-    }
-}
-
-/// Removes `.name.tmp` files a killed writer left in a state folder.
-fn remove_temporaries(folder: &Path) -> Result<(), WarehouseError> {
-    let Ok(entries) = fs::read_dir(folder) else { return Ok(()) };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.ends_with(".tmp") {
-            let path = entry.path();
-            fs::remove_file(&path).map_err(WarehouseError::io("remove", &path))?;
-        }
-    }
-    Ok(())
 }

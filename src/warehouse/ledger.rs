@@ -5,12 +5,10 @@
 //! of the current snapshot to decide which listed objects are new.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io::{self, BufRead, BufReader};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Snapshot, Warehouse, WarehouseError, write_atomic};
+use super::{Snapshot, Warehouse, WarehouseError};
 
 /// One ingested raw object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,12 +48,18 @@ impl Ledger {
     ) -> Result<Ledger, WarehouseError> {
         let mut ledger = Ledger::default();
         for run in &snapshot.ledger_segments {
-            let path = segment_path(warehouse, run);
-            let file = fs::File::open(&path).map_err(WarehouseError::io("read", &path))?;
-            for (n, line) in BufReader::new(file).lines().enumerate() {
-                let line = line.map_err(WarehouseError::io("read", &path))?;
+            let relative = segment_path(run);
+            let path = warehouse.root().display(&relative);
+            let bytes = warehouse.root().read(&relative)?.ok_or_else(|| {
+                WarehouseError::Damaged { path: path.clone(), reason: "missing".to_owned() }
+            })?;
+            let text = std::str::from_utf8(&bytes).map_err(|e| WarehouseError::Damaged {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            for (n, line) in text.lines().enumerate() {
                 let entry: LedgerEntry =
-                    serde_json::from_str(&line).map_err(|e| WarehouseError::Damaged {
+                    serde_json::from_str(line).map_err(|e| WarehouseError::Damaged {
                         path: path.clone(),
                         reason: format!("line {}: {e}", n + 1),
                     })?;
@@ -99,7 +103,7 @@ pub(crate) fn write_segment(
         text.push_str(&serde_json::to_string(entry).expect("ledger entries serialise"));
         text.push('\n');
     }
-    write_atomic(&segment_path(warehouse, run_id), text.as_bytes())
+    warehouse.root().write(&segment_path(run_id), text.as_bytes())
 }
 
 /// Removes segments no committed snapshot names (left by a job killed before its commit).
@@ -107,28 +111,19 @@ pub(crate) fn remove_orphans(
     warehouse: &Warehouse,
     snapshot: &Snapshot,
 ) -> Result<usize, WarehouseError> {
-    let folder = warehouse.ledger_dir();
-    let entries = match fs::read_dir(&folder) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(WarehouseError::io("list", &folder)(e)),
-    };
     let mut removed = 0;
-    for entry in entries {
-        let entry = entry.map_err(WarehouseError::io("list", &folder))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for name in warehouse.root().files(Warehouse::LEDGER)? {
         let committed = name
             .strip_suffix(".ndjson")
             .is_some_and(|run| snapshot.ledger_segments.iter().any(|s| s == run));
         if !committed {
-            let path = entry.path();
-            fs::remove_file(&path).map_err(WarehouseError::io("remove", &path))?;
+            warehouse.root().remove(&format!("{}/{name}", Warehouse::LEDGER))?;
             removed += 1;
         }
     }
     Ok(removed)
 }
 
-fn segment_path(warehouse: &Warehouse, run_id: &str) -> std::path::PathBuf {
-    warehouse.ledger_dir().join(format!("{run_id}.ndjson"))
+fn segment_path(run_id: &str) -> String {
+    format!("{}/{run_id}.ndjson", Warehouse::LEDGER)
 }

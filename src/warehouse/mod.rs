@@ -26,20 +26,23 @@
 mod commit;
 mod ledger;
 mod lock;
+mod root;
 mod snapshot;
 mod status;
 mod store;
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 pub use commit::{Commit, Recovery, recover};
 pub use ledger::{Ledger, LedgerEntry, Seen};
 pub use lock::{JobLock, LockHolder, running_job};
+pub(crate) use root::Root;
 pub use snapshot::{DataFile, RunRecord, Snapshot, SourceState, TableState};
 pub use status::{TableStatus, table_status};
-pub use store::SnapshotStore;
+pub use store::{Fetched, SnapshotStore};
+
+use crate::storage::{Location, StorageError};
 
 /// Where logq keeps its own state inside a warehouse.
 pub const STATE_DIR: &str = "_logq";
@@ -50,6 +53,10 @@ pub const REJECTS_DIR: &str = "_rejects";
 pub enum WarehouseError {
     #[error("cannot {action} {path}")]
     Io { action: &'static str, path: PathBuf, source: io::Error },
+    #[error("cannot {action} {location}")]
+    Remote { action: &'static str, location: String, source: Box<object_store::Error> },
+    #[error("cannot reach the warehouse")]
+    Storage(#[from] StorageError),
     #[error("{path} is damaged: {reason}")]
     Damaged { path: PathBuf, reason: String },
     #[error(
@@ -57,6 +64,8 @@ pub enum WarehouseError {
         holder = holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
     )]
     Locked { path: PathBuf, holder: Option<Box<LockHolder>> },
+    #[error("this job's lease on {path} was taken over by another job; nothing was committed")]
+    LeaseLost { path: PathBuf },
     #[error("snapshot {seq} was committed by another job while this one ran")]
     Conflict { seq: u64 },
 }
@@ -66,93 +75,94 @@ impl WarehouseError {
         let path = path.to_owned();
         move |source| WarehouseError::Io { action, path, source }
     }
+
+    /// A bucket that does not exist or may not be read is the user's to fix.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            WarehouseError::Locked { .. } => true,
+            WarehouseError::Storage(e) => matches!(e, StorageError::BadUrl(_)),
+            WarehouseError::Remote { source, .. } => {
+                matches!(
+                    **source,
+                    object_store::Error::NotFound { .. }
+                        | object_store::Error::PermissionDenied { .. }
+                        | object_store::Error::Unauthenticated { .. }
+                ) || source.to_string().contains("NoSuchBucket")
+            }
+            _ => false,
+        }
+    }
 }
 
-/// A warehouse folder and the paths of its state.
+/// A warehouse, on the local disk or on S3, and the paths of its state (relative to it,
+/// with `/` separators).
 #[derive(Debug, Clone)]
 pub struct Warehouse {
-    root: PathBuf,
+    location: Location,
+    root: Root,
 }
 
 impl Warehouse {
+    /// A warehouse in a local folder.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Warehouse { root: root.into() }
+        let root = root.into();
+        Warehouse { location: Location::Local(root.clone()), root: Root::Local(root) }
     }
 
-    pub fn root(&self) -> &Path {
+    /// A warehouse at a location; for S3 this sets up the client (no request is made).
+    pub fn open(location: &Location) -> Result<Self, WarehouseError> {
+        Ok(Warehouse { location: location.clone(), root: Root::open(location)? })
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    pub(crate) fn root(&self) -> &Root {
         &self.root
     }
 
-    pub(crate) fn state(&self) -> PathBuf {
-        self.root.join(STATE_DIR)
+    /// Whether the warehouse is somewhere other than the local disk.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.root, Root::S3 { .. })
     }
 
-    pub(crate) fn snapshots(&self) -> PathBuf {
-        self.state().join("snapshots")
+    /// Whether the warehouse exists: for a local one, its folder.
+    pub fn exists(&self) -> bool {
+        match &self.root {
+            Root::Local(path) => path.is_dir(),
+            Root::S3 { .. } => true,
+        }
     }
 
-    pub(crate) fn ledger_dir(&self) -> PathBuf {
-        self.state().join("ledger")
-    }
+    pub(crate) const SNAPSHOTS: &str = "_logq/snapshots";
+    pub(crate) const LEDGER: &str = "_logq/ledger";
+    pub(crate) const STAGING: &str = "_logq/staging";
+    pub(crate) const TRASH: &str = "_logq/trash";
 
+    /// The local folder a job stages its files in: `_logq/staging/<run>` for a local
+    /// warehouse, so that committing is renaming; under the system's temporary folder
+    /// (`TMPDIR`) for one on S3.
     pub fn staging(&self, run_id: &str) -> PathBuf {
-        self.state().join("staging").join(run_id)
+        self.scratch().join(run_id)
     }
 
-    pub(crate) fn trash(&self) -> PathBuf {
-        self.state().join("trash")
+    /// Where staging folders are made.
+    pub(crate) fn scratch(&self) -> PathBuf {
+        match &self.root {
+            Root::Local(root) => root.join(Self::STAGING),
+            Root::S3 { bucket, prefix } => std::env::temp_dir().join("logq-staging").join(format!(
+                "{}~{}",
+                bucket.name,
+                prefix.replace('/', "~")
+            )),
+        }
     }
 
     /// The committed state, or an empty one for a warehouse no job has committed to yet.
     pub fn snapshot(&self) -> Result<Snapshot, WarehouseError> {
         Snapshot::read_latest(self)
     }
-}
-
-/// Writes `bytes` to `path` so that readers see all of it or none of it: through a temporary
-/// file in the same folder, flushed to disk, then renamed over `path`.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WarehouseError> {
-    let folder = path.parent().expect("state files live in folders");
-    fs::create_dir_all(folder).map_err(WarehouseError::io("create", folder))?;
-    let temporary = temporary_beside(path);
-    write_synced(&temporary, bytes)?;
-    fs::rename(&temporary, path).map_err(WarehouseError::io("rename into place", path))?;
-    sync_dir(folder)
-}
-
-/// Creates `path` with `bytes` only if nothing is there yet; false if something is. Readers
-/// never see a partial file.
-pub(crate) fn create_new(path: &Path, bytes: &[u8]) -> Result<bool, WarehouseError> {
-    let folder = path.parent().expect("state files live in folders");
-    fs::create_dir_all(folder).map_err(WarehouseError::io("create", folder))?;
-    let temporary = temporary_beside(path);
-    write_synced(&temporary, bytes)?;
-    // A hard link fails when the name exists, unlike a rename, which would replace it.
-    let linked = match fs::hard_link(&temporary, path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(WarehouseError::Io { action: "create", path: path.to_owned(), source: e }),
-    };
-    let _ = fs::remove_file(&temporary);
-    let linked = linked?;
-    sync_dir(folder)?;
-    Ok(linked)
-}
-
-fn temporary_beside(path: &Path) -> PathBuf {
-    let name = path.file_name().expect("state files have names").to_string_lossy();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), WarehouseError> {
-    let err = WarehouseError::io("write", path);
-    let mut file = File::create(path).map_err(err)?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(WarehouseError::io("write", path))
-}
-
-/// Makes a rename or new name in `folder` survive a power loss.
-pub(crate) fn sync_dir(folder: &Path) -> Result<(), WarehouseError> {
-    File::open(folder).and_then(|f| f.sync_all()).map_err(WarehouseError::io("sync", folder))
 }
 
 /// Milliseconds since the Unix epoch, now.

@@ -6,12 +6,10 @@
 //! It does not hold the ledger itself, which grows with every raw object ever read.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Warehouse, WarehouseError, create_new};
+use super::{Warehouse, WarehouseError};
 
 /// Snapshots kept besides the current one, for readers that listed a moment ago.
 const KEEP_SNAPSHOTS: usize = 10;
@@ -98,29 +96,25 @@ impl Snapshot {
             let Some(seq) = Self::numbers(warehouse)?.pop() else {
                 return Ok(Snapshot { version: VERSION, ..Snapshot::default() });
             };
-            let path = Self::path(warehouse, seq);
-            match fs::read(&path) {
-                Ok(bytes) => {
-                    let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
-                        WarehouseError::Damaged { path: path.clone(), reason: e.to_string() }
-                    })?;
-                    if snapshot.version > VERSION {
-                        return Err(WarehouseError::Damaged {
-                            path,
-                            reason: format!(
-                                "written by a newer logq (layout {}, this one reads {VERSION})",
-                                snapshot.version
-                            ),
-                        });
-                    }
-                    return Ok(snapshot);
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(WarehouseError::io("read", &path)(e)),
+            let relative = Self::path(seq);
+            let path = warehouse.root().display(&relative);
+            let Some(bytes) = warehouse.root().read(&relative)? else { continue };
+            let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
+                WarehouseError::Damaged { path: path.clone(), reason: e.to_string() }
+            })?;
+            if snapshot.version > VERSION {
+                return Err(WarehouseError::Damaged {
+                    path,
+                    reason: format!(
+                        "written by a newer logq (layout {}, this one reads {VERSION})",
+                        snapshot.version
+                    ),
+                });
             }
+            return Ok(snapshot);
         }
         Err(WarehouseError::Damaged {
-            path: warehouse.snapshots(),
+            path: warehouse.root().display(Warehouse::SNAPSHOTS),
             reason: "snapshots kept disappearing while being read".to_owned(),
         })
     }
@@ -137,7 +131,7 @@ impl Snapshot {
         let overflow = self.runs.len().saturating_sub(KEEP_RUNS);
         self.runs.drain(..overflow);
         let bytes = serde_json::to_vec_pretty(self).expect("snapshots serialise");
-        if !create_new(&Self::path(warehouse, self.seq), &bytes)? {
+        if !warehouse.root().create(&Self::path(self.seq), &bytes)? {
             return Err(WarehouseError::Conflict { seq: self.seq });
         }
         Ok(())
@@ -148,33 +142,20 @@ impl Snapshot {
         let numbers = Self::numbers(warehouse)?;
         let old = numbers.len().saturating_sub(KEEP_SNAPSHOTS + 1);
         for seq in &numbers[..old] {
-            let path = Self::path(warehouse, *seq);
-            fs::remove_file(&path).map_err(WarehouseError::io("remove", &path))?;
+            warehouse.root().remove(&Self::path(*seq))?;
         }
         Ok(())
     }
 
-    fn path(warehouse: &Warehouse, seq: u64) -> std::path::PathBuf {
-        warehouse.snapshots().join(format!("{seq:020}.json"))
+    fn path(seq: u64) -> String {
+        format!("{}/{seq:020}.json", Warehouse::SNAPSHOTS)
     }
 
     /// Numbers of the snapshots present, ascending.
     fn numbers(warehouse: &Warehouse) -> Result<Vec<u64>, WarehouseError> {
-        let folder = warehouse.snapshots();
-        let entries = match fs::read_dir(&folder) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(WarehouseError::io("list", &folder)(e)),
-        };
-        let mut numbers = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(WarehouseError::io("list", &folder))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if let Some(seq) = name.strip_suffix(".json").and_then(|n| n.parse().ok()) {
-                numbers.push(seq);
-            }
-        }
+        let names = warehouse.root().files(Warehouse::SNAPSHOTS)?;
+        let mut numbers: Vec<u64> =
+            names.iter().filter_map(|n| n.strip_suffix(".json")?.parse().ok()).collect();
         numbers.sort_unstable();
         Ok(numbers)
     }

@@ -6,11 +6,14 @@
 //! not yet recovered) are never read. A file the snapshot names that a later commit has
 //! moved to the trash (compaction replacing it while the query runs) is read from the trash
 //! instead, so a query answers from the snapshot it started with.
+//!
+//! It also counts what queries fetch: requests and bytes, as the storage served them.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -32,6 +35,32 @@ pub struct SnapshotStore {
     /// Every committed file, by full object path, with its size.
     files: BTreeMap<Path, u64>,
     committed: DateTime<Utc>,
+    fetched: Arc<Fetched>,
+    /// Whether to merge nearby ranges into one request (for a remote store, where each
+    /// request costs a round trip; a local file is read range by range).
+    coalesce: bool,
+}
+
+/// Requests made and bytes received through a [`SnapshotStore`].
+#[derive(Debug, Default)]
+pub struct Fetched {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Fetched {
+    fn add(&self, bytes: u64) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
 }
 
 impl SnapshotStore {
@@ -42,7 +71,31 @@ impl SnapshotStore {
             snapshot.files().map(|(_, file)| (join(&root, &file.path), file.bytes)).collect();
         let committed = DateTime::from_timestamp_millis(snapshot.committed_ms).unwrap_or_default();
         let trash = join(&root, &format!("{}/trash", super::STATE_DIR));
-        SnapshotStore { inner, root, trash, files, committed }
+        let coalesce = !inner.to_string().starts_with("LocalFileSystem");
+        let fetched = Arc::default();
+        SnapshotStore { inner, root, trash, files, committed, fetched, coalesce }
+    }
+
+    /// The counters of what has been fetched through this store.
+    pub fn fetched(&self) -> Arc<Fetched> {
+        self.fetched.clone()
+    }
+
+    async fn get_opts_counted(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        let head = options.head;
+        let result = match self.inner.get_opts(location, options.clone()).await {
+            Err(e) if is_not_found(&e) && self.in_warehouse(location) => {
+                match self.in_trash(location).await {
+                    Some(moved) => self.inner.get_opts(&moved, options).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }?;
+        if !head {
+            self.fetched.add(result.range.end - result.range.start);
+        }
+        Ok(result)
     }
 
     fn in_warehouse(&self, location: &Path) -> bool {
@@ -111,15 +164,7 @@ impl ObjectStore for SnapshotStore {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        match self.inner.get_opts(location, options.clone()).await {
-            Err(e) if is_not_found(&e) && self.in_warehouse(location) => {
-                match self.in_trash(location).await {
-                    Some(moved) => self.inner.get_opts(&moved, options).await,
-                    None => Err(e),
-                }
-            }
-            other => other,
-        }
+        self.get_opts_counted(location, options).await
     }
 
     async fn get_ranges(
@@ -127,7 +172,15 @@ impl ObjectStore for SnapshotStore {
         location: &Path,
         ranges: &[Range<u64>],
     ) -> Result<Vec<bytes::Bytes>> {
-        match self.inner.get_ranges(location, ranges).await {
+        let fetch = |range: Range<u64>| async move {
+            let options = GetOptions { range: Some(range.into()), ..GetOptions::default() };
+            self.get_opts_counted(location, options).await?.bytes().await
+        };
+        if self.coalesce {
+            let gap = object_store::OBJECT_STORE_COALESCE_DEFAULT;
+            return object_store::coalesce_ranges(ranges, fetch, gap).await;
+        }
+        let read = match self.inner.get_ranges(location, ranges).await {
             Err(e) if is_not_found(&e) && self.in_warehouse(location) => {
                 match self.in_trash(location).await {
                     Some(moved) => self.inner.get_ranges(&moved, ranges).await,
@@ -135,7 +188,11 @@ impl ObjectStore for SnapshotStore {
                 }
             }
             other => other,
+        }?;
+        for bytes in &read {
+            self.fetched.add(bytes.len() as u64);
         }
+        Ok(read)
     }
 
     fn delete_stream(
