@@ -130,6 +130,12 @@ fn job_failure(error: JobError) -> Failure {
         JobError::Warehouse(WarehouseError::Damaged { .. }) => {
             Some("logq's state under _logq/ is damaged; nothing was changed")
         }
+        JobError::Warehouse(WarehouseError::Remote { .. } | WarehouseError::LeaseLost { .. }) => {
+            Some(
+                "nothing was committed; run the job again: it takes back what this one \
+                 uploaded and reads the same objects again",
+            )
+        }
         _ => None,
     };
     let failure =

@@ -20,8 +20,8 @@ use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    ListResult, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    RetryConfig, WriteMultipart,
+    ClientOptions, ListResult, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, RetryConfig, WriteMultipart,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -111,14 +111,25 @@ impl Bucket {
     /// Connects to `bucket` with credentials and region from the AWS chain.
     pub fn connect(bucket: &str) -> Result<Bucket, StorageError> {
         let aws = runtime().block_on(credentials::load());
+        // `LOGQ_S3_TIMEOUT` (seconds) bounds each request and the retries of one request.
+        let timeout = std::env::var("LOGQ_S3_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s > 0.0)
+            .map(Duration::from_secs_f64);
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(aws.region.unwrap_or_else(|| "us-east-1".to_owned()))
             .with_retry(RetryConfig {
                 max_retries: 8,
-                retry_timeout: Duration::from_secs(120),
+                retry_timeout: timeout.unwrap_or(RETRY_TIMEOUT),
                 ..RetryConfig::default()
             });
+        if let Some(timeout) = timeout {
+            builder = builder.with_client_options(
+                ClientOptions::new().with_timeout(timeout).with_connect_timeout(timeout),
+            );
+        }
         if let Some(provider) = aws.credentials {
             builder = builder.with_credentials(provider);
         }
@@ -282,6 +293,9 @@ impl Bucket {
         })
     }
 }
+
+/// How long one request is retried for (throttling, 5xx, timeouts) before it fails.
+const RETRY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Size of the parts of a multipart upload (S3 takes 5 MiB to 5 GiB, and 10,000 parts).
 const PART_SIZE: usize = 16 << 20;

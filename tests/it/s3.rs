@@ -190,3 +190,334 @@ fn a_missing_bucket_is_a_clear_error_without_secrets() {
     assert!(run.stderr.contains("cannot list s3://logq-no-such-bucket/x"), "{}", run.stderr);
     assert!(!run.stderr.contains(SECRET));
 }
+
+/// An unsigned GET (the server allows listing this way, not reading objects); returns the
+/// status line and the body.
+fn get(endpoint: &str, path: &str) -> (String, String) {
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(address).expect("the S3 server is up");
+    // HTTP/1.0, so that the body comes whole rather than in chunks.
+    let head = format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+/// Every key under `prefix` (the test buckets hold fewer than 1,000).
+fn keys(endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    let (status, body) = get(endpoint, &format!("/{bucket}?list-type=2&prefix={prefix}"));
+    assert!(status.contains("200"), "{status}: {body}");
+    let mut keys: Vec<String> = body
+        .split("<Key>")
+        .skip(1)
+        .filter_map(|part| part.split_once("</Key>").map(|(key, _)| key.to_owned()))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// A test's S3 settings, with its own temporary folder (where jobs on an S3 warehouse stage
+/// their files) and a short lease, so that a job after a crash need not wait a minute.
+struct S3Test {
+    endpoint: String,
+    bucket: String,
+    tmp: tempfile::TempDir,
+}
+
+impl S3Test {
+    fn new() -> Option<S3Test> {
+        let endpoint = endpoint()?;
+        let bucket = new_bucket(&endpoint);
+        Some(S3Test { endpoint, bucket, tmp: scratch() })
+    }
+
+    fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", self.bucket)
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        let mut env = s3_env(&self.endpoint);
+        env.push(("TMPDIR", self.tmp.path().to_str().unwrap()));
+        env.push(("LOGQ_LEASE_TTL", "1"));
+        env
+    }
+
+    fn logq(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let mut env = self.env();
+        env.extend_from_slice(extra);
+        logq_env(args, &env)
+    }
+
+    fn query(&self, warehouse: &str, sql: &str) -> (Vec<Value>, Run) {
+        let run = self.logq(&["sql", "--warehouse", warehouse, "--format", "json", sql], &[]).ok();
+        match serde_json::from_str(&run.stdout) {
+            Ok(Value::Array(rows)) => (rows, run),
+            other => panic!("not a JSON array: {other:?}\n{}", run.stdout),
+        }
+    }
+
+    /// Files left in the local staging area.
+    fn staged_locally(&self) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        let mut folders = vec![self.tmp.path().to_owned()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() { folders.push(path) } else { found.push(path) }
+            }
+        }
+        found
+    }
+}
+
+const BY_DAY: &str =
+    "SELECT dt, count(*) AS n, sum(sc_bytes) AS bytes FROM cloudfront GROUP BY dt ORDER BY dt";
+
+#[test]
+fn a_warehouse_on_s3_holds_and_answers_exactly_what_one_on_disk_does() {
+    let Some(s3) = S3Test::new() else { return };
+    upload_folder(&s3.endpoint, &s3.bucket, "raw/cf", &fixtures("cloudfront"));
+    let (source, warehouse) = (s3.url("raw/cf"), s3.url("wh"));
+    let partition = ["partition", "--format", "cloudfront", "--source", &source];
+    let run = s3.logq(&[&partition[..], &["--warehouse", &warehouse]].concat(), &[]).ok();
+    assert!(!run.stderr.contains(SECRET), "{}", run.stderr);
+
+    let (rows, answered) = s3.query(&warehouse, BY_DAY);
+    assert_eq!(rows, by_day(fixture_warehouse()), "S3 to S3 answers as disk to disk");
+    let fetched = answered.stderr.lines().last().unwrap().to_owned();
+    assert!(fetched.contains("fetched from storage in"), "{fetched}");
+    assert!(!fetched.contains("; 0 B fetched"), "the query read from S3: {fetched}");
+
+    // Hive layout in the bucket, readable by any engine; the job's own state beside it.
+    let stored = keys(&s3.endpoint, &s3.bucket, "wh/");
+    let data: Vec<&String> = stored.iter().filter(|k| k.ends_with(".parquet")).collect();
+    assert!(!data.is_empty());
+    assert!(data.iter().all(|k| k.starts_with("wh/cloudfront/dt=2026-")), "{stored:?}");
+    assert!(stored.iter().any(|k| k.starts_with("wh/_logq/snapshots/")), "{stored:?}");
+    assert!(stored.iter().any(|k| k.starts_with("wh/_rejects/cloudfront/")), "{stored:?}");
+    assert!(!stored.iter().any(|k| k.contains("_logq/staging/")), "staging is cleared: {stored:?}");
+    assert!(!stored.iter().any(|k| k.ends_with("lock.json")), "the lease is released");
+    assert_eq!(s3.staged_locally(), Vec::<std::path::PathBuf>::new());
+
+    let status = s3.logq(&["status", "--warehouse", &warehouse, "--format", "json"], &[]).ok();
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status[0]["table"], "cloudfront");
+    assert_eq!(status[0]["rows"].as_u64(), expected()["cloudfront"]["rows"].as_u64());
+
+    // Incremental on S3 too: nothing new, and the warehouse is unchanged.
+    let again = s3.logq(&[&partition[..], &["--warehouse", &warehouse]].concat(), &[]).ok();
+    assert!(again.stderr.contains("nothing new"), "{}", again.stderr);
+    assert_eq!(s3.query(&warehouse, BY_DAY).0, rows);
+}
+
+#[test]
+fn compaction_on_s3_merges_committed_files_and_keeps_every_row() {
+    let Some(s3) = S3Test::new() else { return };
+    let all = fixtures("cloudfront");
+    let mut names: Vec<_> = std::fs::read_dir(&all).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    let warehouse = s3.url("wh");
+    let source = s3.url("raw");
+    // Two deliveries, each committed without compaction: several files per day.
+    let (first, second) = names.split_at(names.len() / 2);
+    for batch in [first, second] {
+        for path in batch {
+            let name = path.file_name().unwrap().to_string_lossy();
+            put(&s3.endpoint, &format!("/{}/raw/{name}", s3.bucket), &std::fs::read(path).unwrap());
+        }
+        let args = ["partition", "--format", "cloudfront", "--source", &source];
+        s3.logq(&[&args[..], &["--warehouse", &warehouse, "--no-compact"]].concat(), &[]).ok();
+    }
+    let parquet = |s3: &S3Test| -> Vec<String> {
+        keys(&s3.endpoint, &s3.bucket, "wh/cloudfront/")
+            .into_iter()
+            .filter(|k| k.ends_with(".parquet"))
+            .collect()
+    };
+    let before = parquet(&s3);
+    let days = s3.query(&warehouse, "SELECT count(DISTINCT dt) AS d FROM cloudfront").0[0]["d"]
+        .as_u64()
+        .unwrap() as usize;
+    assert!(before.len() > days, "{before:?} over {days} days before compaction");
+
+    let compact = s3.logq(&["compact", "--warehouse", &warehouse], &[]).ok();
+    assert!(compact.stderr.contains("compacted"), "{}", compact.stderr);
+    let after = parquet(&s3);
+    assert_eq!(after.len(), days, "one file per day in the table folders: {after:?}");
+    assert_eq!(s3.query(&warehouse, BY_DAY).0, by_day(fixture_warehouse()));
+    // Each file from before is either still in place (a day with one file) or in the trash
+    // under the same relative path, for queries that planned with it.
+    let trash = keys(&s3.endpoint, &s3.bucket, "wh/_logq/trash/");
+    let trashed: Vec<String> = trash
+        .iter()
+        .map(|k| {
+            let relative = k.splitn(5, '/').nth(4).unwrap();
+            format!("wh/{relative}")
+        })
+        .collect();
+    for file in &before {
+        assert!(after.contains(file) != trashed.contains(file), "{file}: {after:?} {trash:?}");
+    }
+    assert_eq!(trashed.len() + after.iter().filter(|f| before.contains(f)).count(), before.len());
+}
+
+#[test]
+fn a_job_on_s3_killed_at_any_commit_step_is_undone_or_finished_by_the_next() {
+    let Some(s3) = S3Test::new() else { return };
+    upload_folder(&s3.endpoint, &s3.bucket, "raw", &fixtures("cloudfront"));
+    let source = s3.url("raw");
+    let sql = "SELECT count(*) AS n, count(DISTINCT x_edge_request_id) AS ids FROM cloudfront";
+    let expected_rows = query(fixture_warehouse(), sql);
+    for (n, point) in
+        ["staged", "intent", "move:1", "move:2", "ledger", "commit"].iter().enumerate()
+    {
+        let warehouse = s3.url(&format!("wh{n}"));
+        let args =
+            ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &warehouse];
+        let crashed = s3.logq(&args, &[("LOGQ_FAULT", point)]);
+        assert_eq!(crashed.code, 86, "{point}: {}", crashed.stderr);
+        // The lease of the killed job runs out (1 s in these tests); the next job takes over.
+        std::thread::sleep(std::time::Duration::from_millis(1300));
+        let rerun = s3.logq(&args, &[]).ok();
+        assert!(rerun.stderr.contains("took over the lock"), "{point}: {}", rerun.stderr);
+        assert_eq!(s3.query(&warehouse, sql).0, expected_rows, "{point}: every row once");
+        let prefix = format!("wh{n}/");
+        let stored = keys(&s3.endpoint, &s3.bucket, &prefix);
+        assert!(!stored.iter().any(|k| k.contains("_logq/staging/")), "{point}: {stored:?}");
+        // As many files in the table folders as the snapshot commits: none left behind.
+        let status = s3.logq(&["status", "--warehouse", &warehouse, "--format", "json"], &[]);
+        let status: Value = serde_json::from_str(&status.ok().stdout).unwrap();
+        let present = stored.iter().filter(|k| k.ends_with(".parquet")).count();
+        assert_eq!(Some(present as u64), status[0]["files"].as_u64(), "{point}: {stored:?}");
+    }
+    assert_eq!(s3.staged_locally(), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn a_second_job_on_an_s3_warehouse_is_refused_while_the_lease_is_renewed() {
+    let Some(s3) = S3Test::new() else { return };
+    upload_folder(&s3.endpoint, &s3.bucket, "raw", &fixtures("cloudfront"));
+    let (source, warehouse) = (s3.url("raw"), s3.url("wh"));
+    let args =
+        ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &warehouse];
+    // The first job holds its lease for 4 s, four times its time to live: only the
+    // heartbeat keeps it.
+    let mut env = s3.env();
+    env.push(("LOGQ_PAUSE", "staged:4000"));
+    let mut first = command(&root(), &args);
+    first.envs(env.iter().copied());
+    let first = first.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let first = first.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let second = s3.logq(&args, &[]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("another logq job holds the warehouse lock"),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains("lock.json"), "{}", second.stderr);
+    let status = s3.logq(&["status", "--warehouse", &warehouse], &[]).ok();
+    assert!(status.stderr.contains("running now: `logq partition`"), "{}", status.stderr);
+
+    let output = first.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("took over"), "{stderr}");
+    let sql = "SELECT count(*) AS n FROM cloudfront";
+    assert_eq!(s3.query(&warehouse, sql).0, query(fixture_warehouse(), sql));
+}
+
+/// A server of the test's own, which the test may stop and resume.
+struct PrivateServer {
+    process: std::process::Child,
+    endpoint: String,
+}
+
+impl PrivateServer {
+    fn start() -> PrivateServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let process = std::process::Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m moto.server starts (.ci/run installs moto)");
+        let server = PrivateServer { process, endpoint: format!("http://127.0.0.1:{port}") };
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the private S3 server did not start");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.process.id().to_string();
+        let status = std::process::Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[test]
+fn the_server_stopping_during_a_commit_to_s3_loses_and_duplicates_nothing() {
+    if endpoint().is_none() {
+        return;
+    }
+    let server = PrivateServer::start();
+    let s3 = S3Test {
+        bucket: new_bucket(&server.endpoint),
+        endpoint: server.endpoint.clone(),
+        tmp: scratch(),
+    };
+    upload_folder(&s3.endpoint, &s3.bucket, "raw", &fixtures("cloudfront"));
+    let (source, warehouse) = (s3.url("raw"), s3.url("wh"));
+    let args =
+        ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &warehouse];
+
+    // The job pauses once its intent is written; the server stops answering then, and the
+    // job's uploads time out (1 s a request, retried for 1 s).
+    let mut env = s3.env();
+    env.extend([("LOGQ_PAUSE", "intent:2500"), ("LOGQ_S3_TIMEOUT", "1")]);
+    let mut job = command(&root(), &args);
+    job.envs(env.iter().copied()).stdout(std::process::Stdio::null());
+    let job = job.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !keys(&s3.endpoint, &s3.bucket, "wh/_logq/staging/")
+        .iter()
+        .any(|k| k.ends_with("_intent.json"))
+    {
+        assert!(started.elapsed().as_secs() < 30, "the job never wrote its intent");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    server.signal("-STOP");
+    let output = job.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("s3://{}/wh/", s3.bucket)), "names what failed: {stderr}");
+    assert!(!stderr.contains(SECRET));
+
+    // The server comes back (and finishes whatever it had received); the next job undoes
+    // the failed one and ingests every object once.
+    server.signal("-CONT");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let rerun = s3.logq(&args, &[]).ok();
+    assert!(rerun.stderr.contains("was stopped before its commit"), "{}", rerun.stderr);
+    let sql = "SELECT count(*) AS n, count(DISTINCT x_edge_request_id) AS ids FROM cloudfront";
+    assert_eq!(s3.query(&warehouse, sql).0, query(fixture_warehouse(), sql));
+    let status = s3.logq(&["status", "--warehouse", &warehouse, "--format", "json"], &[]).ok();
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    let stored = keys(&s3.endpoint, &s3.bucket, "wh/cloudfront/");
+    assert_eq!(Some(stored.len() as u64), status[0]["files"].as_u64(), "{stored:?}");
+}
