@@ -136,11 +136,27 @@ pub struct PartitionArgs {
     /// [default: 1MiB].
     #[arg(long, value_parser = parse_size)]
     pub max_line: Option<u64>,
+    /// List only objects whose keys carry this date or a later one (YYYY-MM-DD, UTC).
+    ///
+    /// Without it, an S3 source is listed from two days plus its delivery lag before the
+    /// newest key date ingested from it (everything on its first run); a local folder is
+    /// listed whole. `--since 1970-01-01` lists an S3 source whole again. Keys without a
+    /// date are always listed.
+    #[arg(long, value_parser = parse_date)]
+    pub since: Option<chrono::NaiveDate>,
+    /// List only objects whose keys carry this date or an earlier one (YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = parse_date)]
+    pub until: Option<chrono::NaiveDate>,
     /// Do not compact the partitions this run touched.
     #[arg(long)]
     pub no_compact: bool,
     #[command(flatten)]
     pub compaction: CompactionArgs,
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a date; write YYYY-MM-DD"))
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::cli::{CompactArgs, CompactionArgs, PartitionArgs};
 use crate::config::{Config, PartitionDefaults};
 use crate::formats::FormatName;
+use crate::ingest::DateRange;
 use crate::ingest::job::{self, JobError, JobSettings, Source};
 use crate::output::{ProgressBar, print_job_report};
 use crate::storage::Location;
@@ -45,6 +46,12 @@ pub fn run(args: PartitionArgs, config: &Config, quiet: bool) -> Result<(), Fail
     let mut settings = settings(defaults, &args.compaction);
     settings.strict = args.strict || defaults.strict.unwrap_or(false);
     settings.compact = !args.no_compact && defaults.compact.unwrap_or(true);
+    settings.dates = DateRange { since: args.since, until: args.until };
+    if let (Some(since), Some(until)) = (args.since, args.until)
+        && since > until
+    {
+        return Err(Failure::user(anyhow::anyhow!("--since {since} is after --until {until}")));
+    }
     if let Some(threads) = args.threads {
         settings.threads = threads;
     }
@@ -112,6 +119,7 @@ fn settings(defaults: &PartitionDefaults, args: &CompactionArgs) -> JobSettings 
             .trash_retention
             .or(defaults.trash_retention)
             .unwrap_or(TRASH_RETENTION),
+        dates: DateRange::default(),
     }
 }
 

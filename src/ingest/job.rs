@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::compact::{self, Candidate, FAN_IN};
-use super::{IngestError, PartitionJob, Progress, RunSummary, SourceFile, StagedFile};
+use super::{
+    DateRange, IngestError, Listing, PartitionJob, Progress, RunSummary, SourceFile, StagedFile,
+};
 use crate::formats::FormatName;
 use crate::storage::{Bucket, Location, StorageError};
 use crate::warehouse::{
     Commit, DataFile, JobLock, Ledger, LedgerEntry, LockHolder, Recovery, RunRecord, Seen,
-    Snapshot, TableState, Warehouse, WarehouseError, fault_point, recover,
+    Snapshot, SourceState, TableState, Warehouse, WarehouseError, fault_point, recover,
 };
 
 /// A raw log location and where its rows go.
@@ -43,25 +45,51 @@ impl Source {
         self.location.key()
     }
 
-    /// Lists the source; for S3, also the bucket its objects are fetched from.
-    fn list(&self) -> Result<(Vec<SourceFile>, Option<Bucket>), IngestError> {
-        match &self.location {
-            Location::Local(path) => match super::list_source(path)? {
-                files if files.is_empty() => Err(IngestError::EmptySource(path.clone())),
-                files => Ok((files, None)),
-            },
+    /// Lists the source's objects whose key dates are in `range`; for S3, also returns the
+    /// bucket they are fetched from.
+    fn list(&self, range: DateRange) -> Result<Listed, IngestError> {
+        let (files, listing, bucket) = match &self.location {
+            Location::Local(path) => {
+                let (files, listing) = super::list_folder(path, range)?;
+                (files, listing, None)
+            }
             Location::S3 { bucket, prefix } => {
                 let bucket =
                     Bucket::connect(bucket).map_err(|e| IngestError::Storage(Box::new(e)))?;
-                match super::list_bucket(&bucket, prefix)? {
-                    files if files.is_empty() => {
-                        Err(IngestError::EmptySource(PathBuf::from(self.location.to_string())))
-                    }
-                    files => Ok((files, Some(bucket))),
-                }
+                let (files, listing) = super::list_bucket(&bucket, prefix, range)?;
+                (files, listing, Some(bucket))
             }
+        };
+        // A source without any key is a mistake (a wrong folder or prefix); one with no key
+        // in the date range is a quiet night.
+        if listing.keys == 0 {
+            return Err(IngestError::EmptySource(PathBuf::from(self.location.to_string())));
         }
+        Ok(Listed { files, listing, bucket })
     }
+
+    /// The key dates to list: the run's bounds, else for S3 from a little before the newest
+    /// key date already ingested (by the delivery lag and two days), so that a nightly run
+    /// lists days, not the bucket.
+    fn range(&self, bounds: DateRange, state: Option<&SourceState>) -> DateRange {
+        if bounds.since.is_some() || !matches!(self.location, Location::S3 { .. }) {
+            return bounds;
+        }
+        let newest = state
+            .filter(|s| !s.undated_keys)
+            .and_then(|s| s.newest_key_date.as_deref())
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let lag_days = self.delivery_lag.as_secs().div_ceil(86_400);
+        let margin = chrono::Days::new(lag_days + 2);
+        DateRange { since: newest.and_then(|d| d.checked_sub_days(margin)), ..bounds }
+    }
+}
+
+/// A source's listing.
+struct Listed {
+    files: Vec<SourceFile>,
+    listing: Listing,
+    bucket: Option<Bucket>,
 }
 
 /// How a job runs.
@@ -76,6 +104,8 @@ pub struct JobSettings {
     pub target_file_bytes: u64,
     /// How long replaced files stay in the trash for queries still reading them.
     pub trash_retention: Duration,
+    /// Bounds on the key dates listed (`--since`, `--until`).
+    pub dates: DateRange,
 }
 
 /// An object whose size or modification time changed after it was ingested.
@@ -90,7 +120,11 @@ pub struct ChangedObject {
 #[derive(Debug, Default)]
 pub struct SourceReport {
     pub name: String,
+    /// The key dates listed.
+    pub range: DateRange,
+    /// Keys the listing returned, and requests it made (S3).
     pub listed: usize,
+    pub requests: Option<u64>,
     pub already_ingested: usize,
     pub changed: Vec<ChangedObject>,
     /// The ingest of the new objects; `None` when there were none.
@@ -236,7 +270,8 @@ impl<'a> Job<'a> {
     ) -> Result<(), JobError> {
         let mut report = SourceReport { name: source.name.clone(), ..SourceReport::default() };
         let key = source.ledger_key();
-        let (listed, bucket) = match source.list() {
+        report.range = source.range(self.settings.dates, self.next.sources.get(&key));
+        let Listed { files: listed, listing, bucket } = match source.list(report.range) {
             Ok(listed) => listed,
             Err(error) => {
                 report.error = Some(error_chain(&error));
@@ -246,7 +281,10 @@ impl<'a> Job<'a> {
                 return Ok(());
             }
         };
-        report.listed = listed.len();
+        report.listed = listing.keys;
+        report.requests = listing.requests;
+        let dates: Vec<Option<chrono::NaiveDate>> =
+            listed.iter().map(|f| super::KeyDate::find(&f.key).map(|d| d.date)).collect();
         let mut new: Vec<SourceFile> = Vec::new();
         for file in listed {
             match ledger.check(&key, &file.key, file.size, file.modified_ms) {
@@ -264,9 +302,15 @@ impl<'a> Job<'a> {
         }
         self.record.sources.push(source.name.clone());
         self.record.objects_listed += report.listed as u64;
+        self.record.list_requests += report.requests.unwrap_or(0);
         self.record.objects_changed += report.changed.len() as u64;
 
         let state = self.next.sources.entry(key.clone()).or_default();
+        state.undated_keys |= dates.iter().any(Option::is_none);
+        let newest = dates.iter().flatten().max().map(|d| d.format("%Y-%m-%d").to_string());
+        if newest > state.newest_key_date {
+            state.newest_key_date = newest;
+        }
         state.name.clone_from(&source.name);
         state.table.clone_from(&source.table);
         state.lag_secs = source.delivery_lag.as_secs();

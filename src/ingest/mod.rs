@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::formats::{LogFormat, Outcome};
 
-pub use discover::{SourceFile, list as list_source, list_bucket};
+pub use discover::{DateRange, KeyDate, Listing, SourceFile, list_bucket, list_folder};
 pub use lines::Line;
 pub use records::RecordReader;
 pub use rejects::RejectSample;

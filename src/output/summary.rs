@@ -40,9 +40,19 @@ pub fn print_job_report(report: &JobReport, out: &mut impl Write) -> std::io::Re
             None => writeln!(out, "source {}: nothing new", source.name)?,
         }
         let new = source.ingest.as_ref().map_or(0, |s| s.files);
+        let requests = source.requests.map(|n| format!(" in {n} requests")).unwrap_or_default();
+        let range = match (source.range.since, source.range.until) {
+            (None, None) => String::new(),
+            (since, until) => format!(
+                " (key dates {} to {})",
+                since.map_or("the first".to_owned(), |d| d.to_string()),
+                until.map_or("the last".to_owned(), |d| d.to_string())
+            ),
+        };
         writeln!(
             out,
-            "  {} objects listed: {new} new, {} already ingested, {} changed since ingested",
+            "  {} objects listed{requests}{range}: {new} new, {} already ingested, {} changed \
+             since ingested",
             source.listed,
             source.already_ingested,
             source.changed.len()

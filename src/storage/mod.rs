@@ -12,12 +12,17 @@ mod credentials;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService,
+    SpawnedReqwestConnector,
+};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     ClientOptions, ListResult, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
@@ -105,6 +110,43 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 pub struct Bucket {
     pub name: String,
     pub store: Arc<dyn ObjectStore>,
+    requests: Arc<AtomicU64>,
+}
+
+/// Opens HTTP clients whose requests run on the storage runtime (whichever runtime awaits
+/// them, a query's included) and are counted, retries too.
+#[derive(Debug)]
+struct CountingConnector {
+    requests: Arc<AtomicU64>,
+}
+
+impl HttpConnector for CountingConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let inner = SpawnedReqwestConnector::new(runtime().handle().clone()).connect(options)?;
+        Ok(HttpClient::new(CountingService { inner, requests: self.requests.clone() }))
+    }
+}
+
+#[derive(Debug)]
+struct CountingService {
+    inner: HttpClient,
+    requests: Arc<AtomicU64>,
+}
+
+#[async_trait::async_trait]
+impl HttpService for CountingService {
+    async fn call(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.inner.execute(request).await
+    }
+}
+
+/// What a [`Bucket::scan`] visitor wants next.
+pub enum ScanStep {
+    /// The next key.
+    Next,
+    /// Go on from the first key after this one.
+    SeekAfter(String),
 }
 
 impl Bucket {
@@ -117,7 +159,9 @@ impl Bucket {
             .and_then(|s| s.parse::<f64>().ok())
             .filter(|s| *s > 0.0)
             .map(Duration::from_secs_f64);
+        let requests = Arc::new(AtomicU64::new(0));
         let mut builder = AmazonS3Builder::new()
+            .with_http_connector(CountingConnector { requests: requests.clone() })
             .with_bucket_name(bucket)
             .with_region(aws.region.unwrap_or_else(|| "us-east-1".to_owned()))
             .with_retry(RetryConfig {
@@ -142,7 +186,49 @@ impl Bucket {
         let store = builder
             .build()
             .map_err(|source| StorageError::Setup { bucket: bucket.to_owned(), source })?;
-        Ok(Bucket { name: bucket.to_owned(), store: Arc::new(store) })
+        Ok(Bucket { name: bucket.to_owned(), store: Arc::new(store), requests })
+    }
+
+    /// HTTP requests made to the bucket so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Lists the keys under `prefix` in order, letting `visit` skip ahead: each seek is a
+    /// new listing that starts after the given key (S3's `start-after`), so ranges of keys
+    /// the visitor does not want are never fetched.
+    pub fn scan(
+        &self,
+        prefix: &str,
+        mut visit: impl FnMut(&ObjectMeta) -> ScanStep,
+    ) -> Result<(), StorageError> {
+        let path = (!prefix.is_empty()).then(|| ObjectPath::from(prefix));
+        let store = self.store.clone();
+        let failed = |source| StorageError::List { location: self.url(prefix), source };
+        runtime().block_on(async move {
+            let mut offset: Option<ObjectPath> = None;
+            'listing: loop {
+                let mut keys = match &offset {
+                    Some(offset) => store.list_with_offset(path.as_ref(), offset),
+                    None => store.list(path.as_ref()),
+                };
+                while let Some(meta) = keys.try_next().await.map_err(failed)? {
+                    match visit(&meta) {
+                        ScanStep::Next => {}
+                        ScanStep::SeekAfter(key) => {
+                            // Keys from a listing are valid paths already; a seek key is one
+                            // with its end replaced.
+                            let key = ObjectPath::parse(&key)
+                                .unwrap_or_else(|_| ObjectPath::from_iter(key.split('/')));
+                            offset = Some(key);
+                            continue 'listing;
+                        }
+                    }
+                }
+                break;
+            }
+            Ok(())
+        })
     }
 
     /// Every object under `prefix`.

@@ -66,6 +66,12 @@ pub struct SourceState {
     pub newest_delivery_ms: Option<i64>,
     /// Delivery lag assumed for "complete through", in seconds.
     pub lag_secs: u64,
+    /// The newest date written in a key listed from it (`YYYY-MM-DD`), from which the next
+    /// run's listing starts (less the delivery lag); `None` once a key without a date is seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_key_date: Option<String>,
+    #[serde(default)]
+    pub undated_keys: bool,
 }
 
 /// What one committed job did.
@@ -78,6 +84,9 @@ pub struct RunRecord {
     pub finished_ms: i64,
     pub sources: Vec<String>,
     pub objects_listed: u64,
+    /// Requests the listings made (S3 sources).
+    #[serde(default)]
+    pub list_requests: u64,
     pub objects_read: u64,
     /// Objects whose size or modification time changed after they were ingested.
     pub objects_changed: u64,

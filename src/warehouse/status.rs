@@ -98,6 +98,7 @@ mod tests {
             objects: 1,
             newest_delivery_ms: Some(newest),
             lag_secs,
+            ..SourceState::default()
         };
         snapshot.sources.insert("/a".into(), source("a", 100_000, 10));
         snapshot.sources.insert("/b".into(), source("b", 50_000, 20));

@@ -103,7 +103,8 @@ fn an_s3_source_partitions_exactly_like_the_same_local_folder() {
     let args = cloudfront_from(&source, from_s3.path());
     let run = logq_s3(&endpoint, &args).ok();
     assert!(
-        run.stderr.contains(&format!("{uploaded} objects listed: {uploaded} new")),
+        run.stderr.contains(&format!("{uploaded} objects listed in "))
+            && run.stderr.contains(&format!(": {uploaded} new")),
         "{}",
         run.stderr
     );
@@ -520,4 +521,77 @@ fn the_server_stopping_during_a_commit_to_s3_loses_and_duplicates_nothing() {
     let status: Value = serde_json::from_str(&status.stdout).unwrap();
     let stored = keys(&s3.endpoint, &s3.bucket, "wh/cloudfront/");
     assert_eq!(Some(stored.len() as u64), status[0]["files"].as_u64(), "{stored:?}");
+}
+
+/// One CloudFront log line for `day`, with a request id of its own.
+fn cloudfront_line(day: &str, id: &str) -> String {
+    format!(
+        "#Version: 1.0\n{day}\t10:00:00\tFRA56-P5\t100\t192.0.2.1\tGET\td1.cloudfront.net\t/p\t200\t-\tcurl/8.5.0\t-\t-\tHit\t{id}\twww.example.test\thttps\t200\t0.001\n"
+    )
+}
+
+/// The numbers a job's summary gives for the one source: keys listed and requests made.
+fn listed_and_requests(stderr: &str) -> (u64, u64) {
+    let line = stderr.lines().find(|l| l.contains("objects listed in")).expect(stderr);
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let requests = words.iter().position(|w| w.starts_with("requests")).unwrap() - 1;
+    (words[0].parse().unwrap(), words[requests].parse().unwrap())
+}
+
+#[test]
+fn a_nightly_run_on_s3_lists_the_days_it_needs_not_the_bucket() {
+    let Some(s3) = S3Test::new() else { return };
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let day = |n: u64| (start + chrono::Days::new(n)).format("%Y-%m-%d").to_string();
+    let upload = |distribution: &str, n: u64, hour: u32| {
+        let key = format!("cf/{distribution}.{}-{hour:02}.x{n}h{hour}.gz", day(n));
+        let body = cloudfront_line(&day(n), &format!("{distribution}-{n}-{hour}"));
+        put(&s3.endpoint, &format!("/{}/{key}", s3.bucket), body.as_bytes());
+    };
+    // Forty days of two distributions, three objects an hour apart each day, flat as
+    // CloudFront writes them.
+    for n in 0..40 {
+        for distribution in ["E1AAAA", "E2BBBB"] {
+            for hour in [0, 1, 2] {
+                upload(distribution, n, hour);
+            }
+        }
+    }
+    let (source, warehouse) = (s3.url("cf"), s3.url("wh"));
+    let args =
+        ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &warehouse];
+    let first = s3.logq(&args, &[]).ok();
+    assert_eq!(listed_and_requests(&first.stderr).0, 240, "{}", first.stderr);
+
+    // Nothing new: only the last days are listed (newest key date, less the 24 h delivery
+    // lag and two days: four days of each distribution, and one key each to skip from).
+    let nightly = s3.logq(&args, &[]).ok();
+    assert!(nightly.stderr.contains("nothing new"), "{}", nightly.stderr);
+    assert!(
+        nightly.stderr.contains(&format!("key dates {} to the last", day(36))),
+        "{}",
+        nightly.stderr
+    );
+    assert_eq!(listed_and_requests(&nightly.stderr), (2 * 4 * 3 + 2, 3), "{}", nightly.stderr);
+
+    // A late object for a recent day and a new day are found.
+    upload("E1AAAA", 38, 7);
+    upload("E2BBBB", 40, 0);
+    let next = s3.logq(&args, &[]).ok();
+    assert!(next.stderr.contains(": 2 new,"), "{}", next.stderr);
+    let sql = "SELECT count(*) AS n, count(DISTINCT x_edge_request_id) AS ids FROM cloudfront";
+    assert_eq!(s3.query(&warehouse, sql).0[0]["ids"].as_u64(), Some(242));
+
+    // Explicit bounds: exactly the objects of those days.
+    let bounded = s3.url("wh-bounded");
+    let args =
+        ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &bounded];
+    let run = s3.logq(&[&args[..], &["--since", &day(10), "--until", &day(12)]].concat(), &[]).ok();
+    assert!(run.stderr.contains(": 18 new,"), "{}", run.stderr);
+    let days = s3
+        .query(&bounded, "SELECT min(dt) AS first, max(dt) AS last, count(*) AS n FROM cloudfront")
+        .0;
+    assert_eq!(days[0]["first"].as_str(), Some(day(10).as_str()));
+    assert_eq!(days[0]["last"].as_str(), Some(day(12).as_str()));
+    assert_eq!(days[0]["n"].as_u64(), Some(18));
 }
