@@ -48,6 +48,12 @@ const HEAD_BYTES: usize = 64 * 1024;
 const BATCH_ROWS: usize = 8192;
 /// Reject samples kept for the summary.
 const SAMPLES: usize = 5;
+/// Objects of an S3 source fetched at once (GETs of small objects wait on the network, not
+/// on the workers).
+const PARALLEL_GETS: usize = 16;
+
+type Fetched =
+    tokio::sync::mpsc::Receiver<(usize, Result<bytes::Bytes, crate::storage::StorageError>)>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -103,7 +109,7 @@ pub struct PartitionJob {
     /// Compaction follows: days spilled in several files are written with faster compression,
     /// since they are about to be merged.
     pub compact_after: bool,
-    /// The bucket of an S3 source; its objects are fetched whole, one per worker at a time.
+    /// The bucket of an S3 source; its objects are fetched whole, [`PARALLEL_GETS`] at once.
     pub bucket: Option<crate::storage::Bucket>,
 }
 
@@ -171,6 +177,8 @@ struct Shared<'a> {
     job: &'a PartitionJob,
     files: Vec<SourceFile>,
     next: AtomicUsize,
+    /// For an S3 source: the objects as they arrive, by index into `files`.
+    fetched: Option<Mutex<Fetched>>,
     abort: AtomicBool,
     strict_failure: Mutex<Option<IngestError>>,
     samples: Mutex<Vec<RejectSample>>,
@@ -191,10 +199,15 @@ pub fn run(
     let threads = job.threads.clamp(1, files.len().max(1));
     progress.start(total_bytes, files.len());
 
+    let fetched = job.bucket.as_ref().map(|bucket| {
+        let keys = files.iter().enumerate().filter_map(|(i, f)| Some((i, f.object.clone()?)));
+        Mutex::new(bucket.fetch_all(keys.collect(), PARALLEL_GETS))
+    });
     let shared = Shared {
         job,
         files,
         next: AtomicUsize::new(0),
+        fetched,
         abort: AtomicBool::new(false),
         strict_failure: Mutex::new(None),
         samples: Mutex::new(Vec::new()),
@@ -292,11 +305,20 @@ impl Worker {
             if shared.abort.load(Ordering::Relaxed) {
                 break;
             }
-            let i = shared.next.fetch_add(1, Ordering::Relaxed);
-            let Some(file) = shared.files.get(i) else {
-                break;
+            let (file, input) = match &shared.fetched {
+                Some(fetched) => {
+                    let next = fetched.lock().expect("no worker panicked").blocking_recv();
+                    let Some((i, bytes)) = next else { break };
+                    let input = bytes.map(Input::Bytes).map_err(io::Error::other);
+                    (&shared.files[i], input)
+                }
+                None => {
+                    let i = shared.next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = shared.files.get(i) else { break };
+                    (file, fs::File::open(&file.path).map(Input::File))
+                }
             };
-            worker.ingest_file(file, shared)?;
+            worker.ingest_file(file, input, shared)?;
         }
         if !shared.abort.load(Ordering::Relaxed) {
             worker.writer.finish()?;
@@ -305,17 +327,16 @@ impl Worker {
         Ok(worker)
     }
 
-    fn ingest_file(&mut self, file: &SourceFile, shared: &Shared<'_>) -> Result<(), IngestError> {
+    fn ingest_file(
+        &mut self,
+        file: &SourceFile,
+        input: io::Result<Input>,
+        shared: &Shared<'_>,
+    ) -> Result<(), IngestError> {
         let job = shared.job;
-        let input = match (&file.object, &job.bucket) {
-            (Some(key), Some(bucket)) => match bucket.get(key) {
-                Ok(bytes) => Input::Bytes(bytes),
-                Err(error) => return self.unread(file, io::Error::other(error), shared),
-            },
-            _ => match fs::File::open(&file.path) {
-                Ok(local) => Input::File(local),
-                Err(error) => return self.unread(file, error, shared),
-            },
+        let input = match input {
+            Ok(input) => input,
+            Err(error) => return self.unread(file, error, shared),
         };
         let mut reader = match open(input, &shared.read_bytes) {
             Ok(Opened::Stream(reader)) => BufReader::with_capacity(HEAD_BYTES, reader),

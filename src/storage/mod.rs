@@ -240,25 +240,50 @@ impl Bucket {
             .map_err(|source| StorageError::List { location: self.url(prefix), source })
     }
 
+    /// Fetches objects whole, up to `in_flight` at once, and hands each over (with its
+    /// index) as soon as it has arrived, in whatever order they arrive. At most `in_flight`
+    /// fetched objects wait to be taken, which bounds the memory they hold.
+    pub fn fetch_all(
+        &self,
+        keys: Vec<(usize, ObjectPath)>,
+        in_flight: usize,
+    ) -> tokio::sync::mpsc::Receiver<(usize, Result<Bytes, StorageError>)> {
+        use futures::StreamExt;
+        let (send, receive) = tokio::sync::mpsc::channel(in_flight.max(1));
+        let bucket = self.clone();
+        runtime().spawn(async move {
+            let mut fetched = futures::stream::iter(keys)
+                .map(|(i, key)| {
+                    let bucket = bucket.clone();
+                    async move { (i, bucket.get_async(key).await) }
+                })
+                .buffer_unordered(in_flight.max(1));
+            while let Some(object) = fetched.next().await {
+                // The run stopped taking objects (a --strict failure): stop fetching.
+                if send.send(object).await.is_err() {
+                    break;
+                }
+            }
+        });
+        receive
+    }
+
     /// One object's bytes, whole (retried on throttling, 5xx and timeouts).
-    pub fn get(&self, key: &ObjectPath) -> Result<Bytes, StorageError> {
+    async fn get_async(&self, key: ObjectPath) -> Result<Bytes, StorageError> {
+        let failed = |source| StorageError::Get { location: self.url(key.as_ref()), source };
         // A fault for the tests: `LOGQ_FAIL_GET=<text>` fails every GET of a key containing it,
         // as an object that keeps failing after its retries would.
         if let Ok(text) = std::env::var("LOGQ_FAIL_GET")
             && !text.is_empty()
             && key.as_ref().contains(&text)
         {
-            let source = object_store::Error::Generic {
+            return Err(failed(object_store::Error::Generic {
                 store: "S3",
                 source: "injected failure (LOGQ_FAIL_GET)".into(),
-            };
-            return Err(StorageError::Get { location: self.url(key.as_ref()), source });
+            }));
         }
-        let store = self.store.clone();
-        let path = key.clone();
-        runtime()
-            .block_on(async move { store.get(&path).await?.bytes().await })
-            .map_err(|source| StorageError::Get { location: self.url(key.as_ref()), source })
+        let result = self.store.get(&key).await.map_err(failed)?;
+        result.bytes().await.map_err(failed)
     }
 
     pub fn url(&self, key: &str) -> String {
