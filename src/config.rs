@@ -225,6 +225,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_warehouse_and_sources_on_s3_stay_urls() {
+        let text = r#"
+            warehouse = "s3://my-warehouse/logq"
+            [[source]]
+            name = "cdn"
+            format = "cloudfront"
+            location = "s3://my-logs/AWSLogs/123/cf/"
+        "#;
+        let config = Config::parse(text, Path::new("/etc/logq/logq.toml")).unwrap();
+        let warehouse = Location::S3 { bucket: "my-warehouse".into(), prefix: "logq".into() };
+        assert_eq!(config.warehouse, Some(warehouse));
+        assert_eq!(config.sources[0].location.to_string(), "s3://my-logs/AWSLogs/123/cf");
+        let bad = Config::parse("warehouse = \"s3://Bad_Bucket/x\"", Path::new("logq.toml"));
+        assert!(bad.unwrap_err().to_string().contains("warehouse"));
+    }
+
+    #[test]
     fn a_full_config_parses_with_paths_relative_to_the_file() {
         let text = r#"
             warehouse = "wh"

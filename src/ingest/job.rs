@@ -155,6 +155,8 @@ pub struct JobReport {
     pub sources: Vec<SourceReport>,
     pub compaction: CompactionReport,
     pub elapsed: Duration,
+    /// Requests the job made to a warehouse on S3 (its state and files).
+    pub warehouse_requests: Option<u64>,
 }
 
 impl JobReport {
@@ -473,6 +475,7 @@ impl<'a> Job<'a> {
         };
         self.report.seq = commit.apply(&mut self.next)?;
         self.report.elapsed = self.started.elapsed();
+        self.report.warehouse_requests = self.warehouse.requests();
         Ok(self.report)
     }
 

@@ -89,9 +89,13 @@ pub fn print_job_report(report: &JobReport, out: &mut impl Write) -> std::io::Re
     for (partition, error) in &compaction.failures {
         writeln!(out, "  partition {partition} not compacted (left as it was): {error}")?;
     }
+    let requests = report
+        .warehouse_requests
+        .map(|n| format!(", {n} requests to the warehouse"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "committed snapshot {} (run {}) in {:.2} s",
+        "committed snapshot {} (run {}) in {:.2} s{requests}",
         report.seq,
         report.run_id,
         report.elapsed.as_secs_f64()

@@ -4,9 +4,8 @@
 //! into an object store with the standard AWS credential chain ([`credentials`]), a custom
 //! endpoint for S3-compatible stores (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`) and
 //! retries with backoff, and runs its requests on one small Tokio runtime so that the
-//! partition job's worker threads can fetch objects without being async themselves.
-//!
-//! TODO(#5): listing only the key range a format's key layout and `--since`/`--until` allow.
+//! partition job's worker threads can fetch objects without being async themselves. Every
+//! HTTP request a bucket makes, retries included, is counted, so that runs can report them.
 
 mod credentials;
 

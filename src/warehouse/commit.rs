@@ -4,7 +4,7 @@
 //!
 //! 1. the intent (`_logq/staging/<run>/_intent.json`) names the files about to be moved in
 //!    and the committed files about to be replaced;
-//! 2. staged files are renamed into the table folders, one by one;
+//! 2. staged files are renamed into the table folders, one by one (uploaded, for S3);
 //! 3. the run's ledger segment is written;
 //! 4. the next snapshot is created; this is the commit;
 //! 5. replaced files are moved to the trash, and the staging folder is removed.
@@ -61,7 +61,14 @@ impl Commit<'_> {
         move_all_in(warehouse, &staging, &intent.added)?;
         root.sync_folders(intent.added.iter().map(|relative| parent(relative)))?;
         if !self.ledger.is_empty() {
-            ledger::write_segment(warehouse, self.run_id, &self.ledger)?;
+            // Every so often the run's segment takes in the others'; the old ones go as
+            // orphans at the next recovery.
+            let carry = if next.ledger_segments.len() >= ledger::MERGE_AT {
+                std::mem::take(&mut next.ledger_segments)
+            } else {
+                Vec::new()
+            };
+            ledger::write_segment(warehouse, self.run_id, &self.ledger, &carry)?;
             next.ledger_segments.push(self.run_id.to_owned());
         }
         fault_point("ledger");

@@ -92,13 +92,30 @@ impl Ledger {
     }
 }
 
-/// Writes a run's segment; it counts once a snapshot lists the run.
+/// Segments a snapshot names before the next run merges them into its own, so that loading
+/// the ledger takes a few reads, not one per run ever committed.
+pub(crate) const MERGE_AT: usize = 16;
+
+/// Writes a run's segment, after the entries of the segments in `carry` (which it then
+/// replaces); it counts once a snapshot lists the run.
 pub(crate) fn write_segment(
     warehouse: &Warehouse,
     run_id: &str,
     entries: &[LedgerEntry],
+    carry: &[String],
 ) -> Result<(), WarehouseError> {
     let mut text = String::with_capacity(entries.len() * 96);
+    for run in carry {
+        let relative = segment_path(run);
+        let bytes = warehouse.root().read(&relative)?.ok_or_else(|| WarehouseError::Damaged {
+            path: warehouse.root().display(&relative),
+            reason: "missing".to_owned(),
+        })?;
+        text.push_str(&String::from_utf8_lossy(&bytes));
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
     for entry in entries {
         text.push_str(&serde_json::to_string(entry).expect("ledger entries serialise"));
         text.push('\n');

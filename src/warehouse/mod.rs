@@ -1,27 +1,32 @@
 //! The warehouse's own state: which Parquet files are committed, which raw objects have been
-//! ingested, who is running a job, and how an interrupted job is undone or finished.
+//! ingested, who is running a job, and how an interrupted job is undone or finished. The
+//! warehouse is a local folder or an S3 prefix; [`root`] holds the few file operations the
+//! state needs from either.
 //!
 //! ```text
 //! <warehouse>/
 //!   <table>/dt=YYYY-MM-DD/*.parquet   data files; Athena, Trino, Spark and DuckDB read these
 //!   _rejects/<table>/*.ndjson         rejected records, never lost
-//!   _logq/lock                        held (flock) by the one running job
+//!   _logq/lock                        held (flock) by the one running job; on S3 the lease
+//!   _logq/lock.json                   object, renewed by the running job's heartbeat
 //!   _logq/snapshots/<seq>.json        the committed state; the highest number is current
 //!   _logq/ledger/<run>.ndjson         raw objects ingested by one committed run
-//!   _logq/staging/<run>/              a job's files before they are committed
+//!   _logq/staging/<run>/              a job's intent, and on a local disk its staged files
 //!   _logq/trash/<seq>-<ms>/           files a commit replaced, kept for queries still running
 //! ```
 //!
-//! A job writes everything into its staging folder first. Its commit is one step: creating
-//! snapshot `<seq>.json`, which fails if the number is taken. Before that step the job
-//! writes an intent naming every file it is about to move into the table folders, moves them,
-//! and writes its ledger segment; after it, files the commit replaced (compaction) are moved
-//! to the trash and the staging folder is removed. A job killed at any point leaves either
-//! no snapshot (its intent tells the next job which files to take back out, and its raw
-//! objects are read again) or a snapshot (the next job only finishes the tidying). logq's
-//! queries read the files of one snapshot only, so they see a run entirely or not at all.
-//! Engines that list the folders themselves see a run's files appear over the moment its
-//! files are moved, and a killed run's files until the next job takes them back out.
+//! A job writes everything into its staging folder first (local: beside the tables; for S3,
+//! under the temporary folder). Its commit is one step: creating snapshot `<seq>.json`,
+//! which fails if the number is taken (a hard link locally, a conditional PUT on S3). Before
+//! that step the job writes an intent naming every file it is about to move into the table
+//! folders, moves (or uploads) them, and writes its ledger segment; after it, files the
+//! commit replaced (compaction) are moved to the trash and the staging folder is removed. A
+//! job killed at any point leaves either no snapshot (its intent tells the next job which
+//! files to take back out, and its raw objects are read again) or a snapshot (the next job
+//! only finishes the tidying). logq's queries read the files of one snapshot only, so they
+//! see a run entirely or not at all. Engines that list the folders themselves see a run's
+//! files appear over the moment its files are moved, and a killed run's files until the next
+//! job takes them back out.
 
 mod commit;
 mod ledger;
@@ -125,6 +130,14 @@ impl Warehouse {
     /// Whether the warehouse is somewhere other than the local disk.
     pub fn is_remote(&self) -> bool {
         matches!(self.root, Root::S3 { .. })
+    }
+
+    /// HTTP requests made to the warehouse so far (S3 only).
+    pub fn requests(&self) -> Option<u64> {
+        match &self.root {
+            Root::Local(_) => None,
+            Root::S3 { bucket, .. } => Some(bucket.requests()),
+        }
     }
 
     /// Whether the warehouse exists: for a local one, its folder.

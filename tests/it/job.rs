@@ -457,3 +457,29 @@ fn records_delivered_days_late_land_in_their_own_days_partition() {
         "the late row joined day 5's file"
     );
 }
+
+#[test]
+fn the_ledger_stays_a_few_segments_over_many_runs() {
+    let (source, warehouse) = (scratch(), scratch());
+    let mut expected_files = 0;
+    // One object delivered before each of twenty runs: more runs than segments are kept.
+    for run in 0..20 {
+        let line = format!(
+            "#Version: 1.0\n2026-11-01\t10:00:00\tFRA56-P5\t100\t192.0.2.1\tGET\td1.cloudfront.net\t/p\t200\t-\tcurl/8.5.0\t-\t-\tHit\tRUN{run}\twww.example.test\thttps\t200\t0.001\n"
+        );
+        fs::write(source.path().join(format!("E1.2026-11-01-10.run{run:02}")), line).unwrap();
+        expected_files += 1;
+        let done = logq(&partition_args(source.path(), warehouse.path(), &[])).ok();
+        assert!(done.stderr.contains(": 1 new,"), "run {run}: {}", done.stderr);
+    }
+    let segments = fs::read_dir(warehouse.path().join("_logq/ledger")).unwrap().count();
+    assert!(segments <= 16, "{segments} ledger segments after 20 runs");
+    let again = logq(&partition_args(source.path(), warehouse.path(), &[])).ok();
+    assert!(
+        again.stderr.contains(&format!("0 new, {expected_files} already ingested")),
+        "the merged ledger still knows every object: {}",
+        again.stderr
+    );
+    let sql = "SELECT count(DISTINCT x_edge_request_id) FROM cloudfront";
+    assert_eq!(scalar(warehouse.path(), sql).as_u64(), Some(20));
+}
