@@ -112,7 +112,7 @@ impl JobLock {
     }
 }
 
-fn lock_file(state: &std::path::Path, mut holder: LockHolder) -> Result<JobLock, WarehouseError> {
+fn lock_file(state: &std::path::Path, holder: LockHolder) -> Result<JobLock, WarehouseError> {
     fs::create_dir_all(state).map_err(WarehouseError::io("create", state))?;
     let path = state.join("lock");
     let err = WarehouseError::io("open", &path);
@@ -134,7 +134,6 @@ fn lock_file(state: &std::path::Path, mut holder: LockHolder) -> Result<JobLock,
         Err(TryLockError::Error(e)) => return Err(WarehouseError::io("lock", &path)(e)),
     }
     let took_over_from = read_holder(&mut file);
-    holder.renewed_ms = None;
     let text = serde_json::to_vec(&holder).expect("lock holders serialise");
     file.set_len(0)
         .and_then(|()| file.seek(SeekFrom::Start(0)))
