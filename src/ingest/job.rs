@@ -464,7 +464,6 @@ impl<'a> Job<'a> {
         self.record.finished_ms = crate::warehouse::now_ms().max(self.record.started_ms);
         added.extend(std::mem::take(&mut self.staged_rejects));
         self.next.runs.push(std::mem::take(&mut self.record));
-        self.lock.check()?;
         let commit = Commit {
             warehouse: self.warehouse,
             run_id: &self.run_id,
@@ -472,6 +471,7 @@ impl<'a> Job<'a> {
             added,
             removed: std::mem::take(&mut self.removed),
             ledger: std::mem::take(&mut self.ledger),
+            lock: &self.lock,
         };
         self.report.seq = commit.apply(&mut self.next)?;
         self.report.elapsed = self.started.elapsed();

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ledger::{self, LedgerEntry};
 use super::root::remove_local_folder;
-use super::{Snapshot, Warehouse, WarehouseError, fault_point, now_ms};
+use super::{JobLock, Snapshot, Warehouse, WarehouseError, fault_point, now_ms};
 
 const INTENT: &str = "_intent.json";
 
@@ -44,11 +44,15 @@ pub struct Commit<'a> {
     /// Committed data files to replace, relative paths.
     pub removed: Vec<String>,
     pub ledger: Vec<LedgerEntry>,
+    /// The job's lock, checked once more just before the commit: a job whose lease ran out
+    /// while it uploaded may have been taken over, and must not commit.
+    pub lock: &'a JobLock,
 }
 
 impl Commit<'_> {
     /// Commits `next` as the new state with the staged files; returns its number.
     pub fn apply(self, next: &mut Snapshot) -> Result<u64, WarehouseError> {
+        self.lock.check()?;
         let warehouse = self.warehouse;
         let root = warehouse.root();
         let staging = warehouse.staging(self.run_id);
@@ -73,7 +77,7 @@ impl Commit<'_> {
         }
         fault_point("ledger");
 
-        if let Err(error) = next.commit(warehouse, self.base_seq) {
+        if let Err(error) = self.lock.check().and_then(|()| next.commit(warehouse, self.base_seq)) {
             undo_moves(warehouse, &intent.added);
             return Err(error);
         }

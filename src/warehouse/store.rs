@@ -81,17 +81,30 @@ impl SnapshotStore {
         self.fetched.clone()
     }
 
-    async fn get_opts_counted(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
-        let head = options.head;
-        let result = match self.inner.get_opts(location, options.clone()).await {
+    /// Runs `read` on `location`, and on the trash's copy of it if a commit moved it there.
+    async fn or_from_trash<T, F>(&self, location: &Path, read: impl Fn(Path) -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        match read(location.clone()).await {
             Err(e) if is_not_found(&e) && self.in_warehouse(location) => {
                 match self.in_trash(location).await {
-                    Some(moved) => self.inner.get_opts(&moved, options).await,
+                    Some(moved) => read(moved).await,
                     None => Err(e),
                 }
             }
             other => other,
-        }?;
+        }
+    }
+
+    async fn get_opts_counted(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        let head = options.head;
+        let result = self
+            .or_from_trash(location, |path| {
+                let options = options.clone();
+                async move { self.inner.get_opts(&path, options).await }
+            })
+            .await?;
         if !head {
             self.fetched.add(result.range.end - result.range.start);
         }
@@ -180,15 +193,11 @@ impl ObjectStore for SnapshotStore {
             let gap = object_store::OBJECT_STORE_COALESCE_DEFAULT;
             return object_store::coalesce_ranges(ranges, fetch, gap).await;
         }
-        let read = match self.inner.get_ranges(location, ranges).await {
-            Err(e) if is_not_found(&e) && self.in_warehouse(location) => {
-                match self.in_trash(location).await {
-                    Some(moved) => self.inner.get_ranges(&moved, ranges).await,
-                    None => Err(e),
-                }
-            }
-            other => other,
-        }?;
+        let read =
+            self.or_from_trash(location, |path| async move {
+                self.inner.get_ranges(&path, ranges).await
+            })
+            .await?;
         for bytes in &read {
             self.fetched.add(bytes.len() as u64);
         }

@@ -619,3 +619,50 @@ fn a_nightly_run_on_s3_lists_the_days_it_needs_not_the_bucket() {
     assert_eq!(days[0]["last"].as_str(), Some(day(12).as_str()));
     assert_eq!(days[0]["n"].as_u64(), Some(18));
 }
+
+#[test]
+fn a_job_whose_lease_is_taken_over_does_not_commit() {
+    let Some(s3) = S3Test::new() else { return };
+    upload_folder(&s3.endpoint, &s3.bucket, "raw", &fixtures("cloudfront"));
+    let (source, warehouse) = (s3.url("raw"), s3.url("wh"));
+    let args =
+        ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &warehouse];
+    // The job pauses after uploading its files; meanwhile something else writes the lease
+    // (as a job that took it over would), so the job's next renewal finds it changed.
+    let mut env = s3.env();
+    env.push(("LOGQ_PAUSE", "ledger:5000"));
+    let mut job = command(&root(), &args);
+    job.envs(env.iter().copied()).stdout(std::process::Stdio::null());
+    let job = job.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !keys(&s3.endpoint, &s3.bucket, "wh/_logq/ledger/").iter().any(|k| k.ends_with(".ndjson"))
+    {
+        assert!(started.elapsed().as_secs() < 30, "the job never wrote its ledger segment");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // A signed PUT (the server refuses anonymous writes over an object), with boto3, which
+    // comes with the test server.
+    let script = format!(
+        "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+         aws_access_key_id='k', aws_secret_access_key='s').put_object(Bucket='{}', \
+         Key='wh/_logq/lock.json', Body=b'{{\"taken\": true}}')",
+        s3.endpoint, s3.bucket
+    );
+    let wrote = std::process::Command::new("python3").args(["-c", &script]).status().unwrap();
+    assert!(wrote.success());
+    let output = job.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("was taken over by another job; nothing was committed"), "{stderr}");
+    let stored = keys(&s3.endpoint, &s3.bucket, "wh/");
+    assert!(!stored.iter().any(|k| k.contains("_logq/snapshots/")), "{stored:?}");
+    assert!(
+        !stored.iter().any(|k| k.ends_with(".parquet")),
+        "its uploads are taken back: {stored:?}"
+    );
+
+    // The next job takes the lease over (its holder cannot be read) and commits everything.
+    let rerun = s3.logq(&args, &[]).ok();
+    let sql = "SELECT count(*) AS n, count(DISTINCT x_edge_request_id) AS ids FROM cloudfront";
+    assert_eq!(s3.query(&warehouse, sql).0, query(fixture_warehouse(), sql), "{}", rerun.stderr);
+}
