@@ -3,10 +3,13 @@
 //! Each table of the snapshot becomes a listing table over its folder, with the schema its
 //! format declares (so a table reads the same however many files or partitions it has) and
 //! the Hive column `dt` taken from the `dt=YYYY-MM-DD` folder names. A filter on `dt`
-//! therefore prunes whole folders before any file is opened. Each file is declared sorted by
+//! therefore prunes whole folders before any file is opened, and so does a filter on
+//! `event_time` ([`time`]). Each file is declared sorted by
 //! `event_time`, as the partition job writes it. Listing goes through a
 //! [`SnapshotStore`], so a query reads exactly the snapshot's files: never those of a job
 //! still running or killed, and still those a compaction replaced after the query began.
+
+mod time;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -99,6 +102,7 @@ pub fn register_warehouse(
             .with_listing_options(options)
             .with_schema(format.format().schema());
         let provider = ListingTable::try_new(config).map_err(err)?;
+        let provider = time::DayPruned::new(Arc::new(provider));
         ctx.register_table(table.as_str(), Arc::new(provider)).map_err(err)?;
         registered.push(table.to_owned());
     }
