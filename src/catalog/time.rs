@@ -17,7 +17,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
-use datafusion::common::ScalarValue;
+use datafusion::common::{Constraints, ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::error::Result;
 use datafusion::logical_expr::utils::split_conjunction;
@@ -49,6 +49,14 @@ impl TableProvider for DayPruned {
 
     fn table_type(&self) -> TableType {
         self.inner.table_type()
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        self.inner.constraints()
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        self.inner.statistics()
     }
 
     fn supports_filters_pushdown(
