@@ -48,12 +48,16 @@ pub fn run(args: SqlArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
         Ok::<u64, Failure>(rows)
     })?;
     if !quiet {
-        // TODO(#6): the full footer (files read, cost estimate, reuse).
+        // TODO(#6): the estimate made before reading, and "reused result from …".
+        let bytes = fetched.bytes();
         eprintln!(
-            "{rows} rows in {:.3} s; {} fetched from storage in {} requests",
+            "{rows} rows in {:.3} s; {} fetched from storage in {} requests from {} files; \
+             Athena would bill ${:.5} for that scan",
             started.elapsed().as_secs_f64(),
-            human_bytes(fetched.bytes()),
-            fetched.requests()
+            human_bytes(bytes),
+            fetched.requests(),
+            fetched.files(),
+            query::athena_cost_usd(bytes)
         );
     }
     Ok(())

@@ -5,7 +5,9 @@
 //! functions of `datafusion-functions-json` (`json_get_str`, `json_get_int`, `json_contains`,
 //! `->`, …) are registered for CloudTrail's JSON text columns.
 //!
-//! TODO(#6): scan caps, time-filter pruning on `event_time`, result reuse and the cost footer.
+//! Filters on `event_time` prune `dt` partitions (see `catalog::time`).
+//!
+//! TODO(#6): scan caps enforced before reading, `--dry-run`, and result reuse.
 
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
@@ -36,6 +38,14 @@ pub async fn execute(
     frame.execute_stream().await
 }
 
+/// What Athena would bill for scanning `bytes`: $5 per TB (10^12 bytes), rounded up to the
+/// megabyte, with a 10 MB minimum per query.
+pub fn athena_cost_usd(bytes: u64) -> f64 {
+    const MB: u64 = 1_000_000;
+    let billed = bytes.div_ceil(MB).max(10) * MB;
+    billed as f64 * 5.0 / 1e12
+}
+
 /// Whether a DataFusion error is the user's (bad SQL, unknown table or column, refused
 /// statement) rather than an I/O or internal failure.
 pub fn is_user_error(error: &DataFusionError) -> bool {
@@ -47,5 +57,17 @@ pub fn is_user_error(error: &DataFusionError) -> bool {
         DataFusionError::Context(_, inner) => is_user_error(inner),
         DataFusionError::Diagnostic(_, inner) => is_user_error(inner),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod cost_tests {
+    use super::athena_cost_usd;
+
+    #[test]
+    fn athena_bills_ten_megabytes_at_least_and_whole_megabytes() {
+        assert_eq!(athena_cost_usd(0), 10e6 * 5.0 / 1e12);
+        assert_eq!(athena_cost_usd(10_000_001), 11e6 * 5.0 / 1e12);
+        assert_eq!(athena_cost_usd(1_000_000_000_000), 5.0);
     }
 }

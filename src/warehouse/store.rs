@@ -41,17 +41,27 @@ pub struct SnapshotStore {
     coalesce: bool,
 }
 
-/// Requests made and bytes received through a [`SnapshotStore`].
+/// Requests made, bytes received and files read through a [`SnapshotStore`].
 #[derive(Debug, Default)]
 pub struct Fetched {
     requests: AtomicU64,
     bytes: AtomicU64,
+    files: std::sync::Mutex<std::collections::HashSet<Path>>,
 }
 
 impl Fetched {
-    fn add(&self, bytes: u64) {
+    fn add(&self, location: &Path, bytes: u64) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let mut files = self.files.lock().expect("no panics holding the file set");
+        if !files.contains(location) {
+            files.insert(location.clone());
+        }
+    }
+
+    /// Distinct files read from.
+    pub fn files(&self) -> usize {
+        self.files.lock().expect("no panics holding the file set").len()
     }
 
     pub fn requests(&self) -> u64 {
@@ -106,7 +116,7 @@ impl SnapshotStore {
             })
             .await?;
         if !head {
-            self.fetched.add(result.range.end - result.range.start);
+            self.fetched.add(location, result.range.end - result.range.start);
         }
         Ok(result)
     }
@@ -199,7 +209,7 @@ impl ObjectStore for SnapshotStore {
             })
             .await?;
         for bytes in &read {
-            self.fetched.add(bytes.len() as u64);
+            self.fetched.add(location, bytes.len() as u64);
         }
         Ok(read)
     }
