@@ -259,6 +259,28 @@ impl S3Test {
         }
     }
 
+    /// Starts `logq` in the background with the test's settings and `extra`, and returns
+    /// once a key under `prefix` ends with `suffix` (a step the job has reached).
+    fn start_until(
+        &self,
+        args: &[&str],
+        extra: &[(&str, &str)],
+        prefix: &str,
+        suffix: &str,
+    ) -> std::process::Child {
+        let mut env = self.env();
+        env.extend_from_slice(extra);
+        let mut job = command(&root(), args);
+        job.envs(env.iter().copied()).stdout(std::process::Stdio::null());
+        let job = job.stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let started = std::time::Instant::now();
+        while !keys(&self.endpoint, &self.bucket, prefix).iter().any(|k| k.ends_with(suffix)) {
+            assert!(started.elapsed().as_secs() < 30, "the job never wrote {prefix}…{suffix}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        job
+    }
+
     /// Files left in the local staging area.
     fn staged_locally(&self) -> Vec<std::path::PathBuf> {
         let mut found = Vec::new();
@@ -424,17 +446,7 @@ fn a_second_job_on_an_s3_warehouse_is_refused_while_the_lease_is_renewed() {
         ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &warehouse];
     // Once the first job holds its lease it pauses for 6 s, six times the lease's time to
     // live: only the heartbeat keeps the lease.
-    let mut env = s3.env();
-    env.push(("LOGQ_PAUSE", "staged:6000"));
-    let mut first = command(&root(), &args);
-    first.envs(env.iter().copied());
-    let first = first.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
-    let first = first.spawn().unwrap();
-    let started = std::time::Instant::now();
-    while !keys(&s3.endpoint, &s3.bucket, "wh/_logq/").iter().any(|k| k.ends_with("lock.json")) {
-        assert!(started.elapsed().as_secs() < 30, "the first job never took its lease");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let first = s3.start_until(&args, &[("LOGQ_PAUSE", "staged:6000")], "wh/_logq/", "lock.json");
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let second = s3.logq(&args, &[]);
     assert_eq!(second.code, 1, "{}", second.stderr);
@@ -513,19 +525,8 @@ fn the_server_stopping_during_a_commit_to_s3_loses_and_duplicates_nothing() {
 
     // The job pauses once its intent is written; the server stops answering then, and the
     // job's uploads time out (1 s a request, retried for 1 s).
-    let mut env = s3.env();
-    env.extend([("LOGQ_PAUSE", "intent:2500"), ("LOGQ_S3_TIMEOUT", "1")]);
-    let mut job = command(&root(), &args);
-    job.envs(env.iter().copied()).stdout(std::process::Stdio::null());
-    let job = job.stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let started = std::time::Instant::now();
-    while !keys(&s3.endpoint, &s3.bucket, "wh/_logq/staging/")
-        .iter()
-        .any(|k| k.ends_with("_intent.json"))
-    {
-        assert!(started.elapsed().as_secs() < 30, "the job never wrote its intent");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let settings = [("LOGQ_PAUSE", "intent:2500"), ("LOGQ_S3_TIMEOUT", "1")];
+    let job = s3.start_until(&args, &settings, "wh/_logq/staging/", "_intent.json");
     server.signal("-STOP");
     let output = job.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -629,17 +630,8 @@ fn a_job_whose_lease_is_taken_over_does_not_commit() {
         ["partition", "--format", "cloudfront", "--source", &source, "--warehouse", &warehouse];
     // The job pauses after uploading its files; meanwhile something else writes the lease
     // (as a job that took it over would), so the job's next renewal finds it changed.
-    let mut env = s3.env();
-    env.push(("LOGQ_PAUSE", "ledger:5000"));
-    let mut job = command(&root(), &args);
-    job.envs(env.iter().copied()).stdout(std::process::Stdio::null());
-    let job = job.stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let started = std::time::Instant::now();
-    while !keys(&s3.endpoint, &s3.bucket, "wh/_logq/ledger/").iter().any(|k| k.ends_with(".ndjson"))
-    {
-        assert!(started.elapsed().as_secs() < 30, "the job never wrote its ledger segment");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let job =
+        s3.start_until(&args, &[("LOGQ_PAUSE", "ledger:5000")], "wh/_logq/ledger/", ".ndjson");
     // A signed PUT (the server refuses anonymous writes over an object), with boto3, which
     // comes with the test server.
     let script = format!(
