@@ -80,7 +80,7 @@ pub fn register_warehouse(
                 (bucket.store.clone(), store_url, url, path, warehouse.snapshot()?)
             }
         };
-    let store = Arc::new(SnapshotStore::new(inner, root_path, &snapshot));
+    let store = Arc::new(SnapshotStore::new(inner, root_path, &snapshot, warehouse.is_remote()));
     let fetched = store.fetched();
     ctx.register_object_store(store_url.as_ref(), store);
 

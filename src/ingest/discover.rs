@@ -159,6 +159,8 @@ pub struct SourceFile {
     pub size: u64,
     /// Modification time, milliseconds since the epoch: when AWS delivered it.
     pub modified_ms: i64,
+    /// The date written in the key, if it has one.
+    pub key_date: Option<NaiveDate>,
 }
 
 impl SourceFile {
@@ -177,7 +179,8 @@ impl SourceFile {
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        SourceFile { path, object: None, key, size: metadata.len(), modified_ms }
+        let key_date = KeyDate::find(&key).map(|found| found.date);
+        SourceFile { path, object: None, key, size: metadata.len(), modified_ms, key_date }
     }
 }
 
@@ -198,7 +201,8 @@ pub fn list_bucket(
             listing.keys += 1;
             let full = object.location.as_ref();
             let key = full.strip_prefix(&base).unwrap_or(full);
-            if let Some(found) = KeyDate::find(key).filter(|_| !range.is_unbounded()) {
+            let found = KeyDate::find(key);
+            if let Some(found) = found.as_ref().filter(|_| !range.is_unbounded()) {
                 if let Some(since) = range.since.filter(|since| found.date < *since) {
                     let day_before = since.pred_opt().unwrap_or(since);
                     return ScanStep::SeekAfter(past(&format!(
@@ -217,6 +221,7 @@ pub fn list_bucket(
                     key: key.to_owned(),
                     size: object.size,
                     modified_ms: object.last_modified.timestamp_millis(),
+                    key_date: found.map(|found| found.date),
                 });
             }
             ScanStep::Next
@@ -234,7 +239,7 @@ pub fn list_folder(
 ) -> Result<(Vec<SourceFile>, Listing), IngestError> {
     let mut files = list(root)?;
     let listing = Listing { keys: files.len(), requests: None };
-    files.retain(|f| KeyDate::find(&f.key).is_none_or(|found| range.admits(found.date)));
+    files.retain(|f| f.key_date.is_none_or(|date| range.admits(date)));
     Ok((files, listing))
 }
 

@@ -285,8 +285,7 @@ impl<'a> Job<'a> {
         };
         report.listed = listing.keys;
         report.requests = listing.requests;
-        let dates: Vec<Option<chrono::NaiveDate>> =
-            listed.iter().map(|f| super::KeyDate::find(&f.key).map(|d| d.date)).collect();
+        let dates: Vec<Option<chrono::NaiveDate>> = listed.iter().map(|f| f.key_date).collect();
         let mut new: Vec<SourceFile> = Vec::new();
         for file in listed {
             match ledger.check(&key, &file.key, file.size, file.modified_ms) {

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::formats::{LogFormat, Outcome};
 
-pub use discover::{DateRange, KeyDate, Listing, SourceFile, list_bucket, list_folder};
+pub use discover::{DateRange, Listing, SourceFile, list_bucket, list_folder};
 pub use lines::Line;
 pub use records::RecordReader;
 pub use rejects::RejectSample;
@@ -52,7 +52,8 @@ const SAMPLES: usize = 5;
 /// on the workers).
 const PARALLEL_GETS: usize = 16;
 
-type Fetched =
+/// Objects of an S3 source as they arrive, by index into the run's files.
+type Arrivals =
     tokio::sync::mpsc::Receiver<(usize, Result<bytes::Bytes, crate::storage::StorageError>)>;
 
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +179,7 @@ struct Shared<'a> {
     files: Vec<SourceFile>,
     next: AtomicUsize,
     /// For an S3 source: the objects as they arrive, by index into `files`.
-    fetched: Option<Mutex<Fetched>>,
+    fetched: Option<Mutex<Arrivals>>,
     abort: AtomicBool,
     strict_failure: Mutex<Option<IngestError>>,
     samples: Mutex<Vec<RejectSample>>,

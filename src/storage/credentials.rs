@@ -17,6 +17,7 @@ use object_store::CredentialProvider;
 use object_store::aws::AwsCredential;
 
 /// What the chain found.
+#[derive(Clone)]
 pub(super) struct AwsSettings {
     pub region: Option<String>,
     pub endpoint: Option<String>,

@@ -151,7 +151,10 @@ pub enum ScanStep {
 impl Bucket {
     /// Connects to `bucket` with credentials and region from the AWS chain.
     pub fn connect(bucket: &str) -> Result<Bucket, StorageError> {
-        let aws = runtime().block_on(credentials::load());
+        // The chain is walked once per process: a job that reads a source bucket and writes a
+        // warehouse bucket shares one credential (and its refreshes).
+        static AWS: OnceLock<credentials::AwsSettings> = OnceLock::new();
+        let aws = AWS.get_or_init(|| runtime().block_on(credentials::load())).clone();
         // `LOGQ_S3_TIMEOUT` (seconds) bounds each request and the retries of one request.
         let timeout = std::env::var("LOGQ_S3_TIMEOUT")
             .ok()
@@ -231,12 +234,10 @@ impl Bucket {
     }
 
     /// Every object under `prefix`.
-    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StorageError> {
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, object_store::Error> {
         let path = (!prefix.is_empty()).then(|| ObjectPath::from(prefix));
         let store = self.store.clone();
-        runtime()
-            .block_on(async move { store.list(path.as_ref()).try_collect::<Vec<_>>().await })
-            .map_err(|source| StorageError::List { location: self.url(prefix), source })
+        runtime().block_on(async move { store.list(path.as_ref()).try_collect::<Vec<_>>().await })
     }
 
     /// Fetches objects whole, up to `in_flight` at once, and hands each over (with its

@@ -84,7 +84,10 @@ impl Commit<'_> {
         fault_point("commit");
         trash(warehouse, next.seq, &intent.removed)?;
         root.remove_folder(&staging_folder(self.run_id))?;
-        remove_local_folder(&staging)?;
+        // For S3 that was the intent alone; the staged files are on the local disk.
+        if warehouse.is_remote() {
+            remove_local_folder(&staging)?;
+        }
         Snapshot::prune(warehouse)?;
         Ok(next.seq)
     }

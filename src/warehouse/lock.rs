@@ -150,6 +150,7 @@ struct Lease {
     key: String,
     /// The ETag last written, and whether a renewal found the lease taken.
     state: Arc<Mutex<LeaseState>>,
+    ttl_ms: i64,
     stop: Option<mpsc::Sender<()>>,
     heartbeat: Option<std::thread::JoinHandle<()>>,
 }
@@ -239,6 +240,7 @@ impl Lease {
             bucket: bucket.clone(),
             key,
             state,
+            ttl_ms,
             stop: Some(stop),
             heartbeat: Some(heartbeat),
         };
@@ -247,8 +249,7 @@ impl Lease {
 
     fn check(&self) -> Result<(), WarehouseError> {
         let state = self.state.lock().expect("no panics holding the lease state");
-        let ttl_ms = i64::try_from(lease_ttl().as_millis()).unwrap_or(i64::MAX);
-        if state.lost || state.renewed_ms.saturating_add(ttl_ms) < now_ms() {
+        if state.lost || state.renewed_ms.saturating_add(self.ttl_ms) < now_ms() {
             return Err(WarehouseError::LeaseLost {
                 path: std::path::PathBuf::from(self.bucket.url(&self.key)),
             });

@@ -174,13 +174,7 @@ impl Root {
             Root::Local(root) => remove_local_folder(&root.join(folder)),
             Root::S3 { bucket, prefix } => {
                 let key = Self::key(prefix, folder);
-                let objects = bucket.list(&key).map_err(|e| match e {
-                    StorageError::List { source, .. } => self.remote("list", folder)(source),
-                    other => self.remote("list", folder)(object_store::Error::Generic {
-                        store: "S3",
-                        source: Box::new(other),
-                    }),
-                })?;
+                let objects = bucket.list(&key).map_err(self.remote("list", folder))?;
                 for object in objects {
                     bucket
                         .delete(object.location.as_ref())

@@ -76,14 +76,14 @@ impl Fetched {
 impl SnapshotStore {
     /// `root` is the warehouse's path inside `inner` (for the local disk, the absolute
     /// folder path without its leading `/`).
-    pub fn new(inner: Arc<dyn ObjectStore>, root: Path, snapshot: &Snapshot) -> Self {
+    /// `remote` stores get nearby ranges merged into one request.
+    pub fn new(inner: Arc<dyn ObjectStore>, root: Path, snapshot: &Snapshot, remote: bool) -> Self {
         let files =
             snapshot.files().map(|(_, file)| (join(&root, &file.path), file.bytes)).collect();
         let committed = DateTime::from_timestamp_millis(snapshot.committed_ms).unwrap_or_default();
         let trash = join(&root, &format!("{}/trash", super::STATE_DIR));
-        let coalesce = !inner.to_string().starts_with("LocalFileSystem");
         let fetched = Arc::default();
-        SnapshotStore { inner, root, trash, files, committed, fetched, coalesce }
+        SnapshotStore { inner, root, trash, files, committed, fetched, coalesce: remote }
     }
 
     /// The counters of what has been fetched through this store.

@@ -84,10 +84,7 @@ fn cloudfront_from<'a>(source: &'a str, warehouse: &'a Path) -> [&'a str; 7] {
 }
 
 fn by_day(warehouse: &Path) -> Vec<Value> {
-    query(
-        warehouse,
-        "SELECT dt, count(*) AS n, sum(sc_bytes) AS bytes FROM cloudfront GROUP BY dt ORDER BY dt",
-    )
+    query(warehouse, BY_DAY)
 }
 
 #[test]
@@ -293,20 +290,6 @@ impl S3Test {
         }
         found
     }
-}
-
-/// The bytes a query's footer says it fetched from storage.
-fn fetched_bytes(stderr: &str) -> f64 {
-    let line = stderr.lines().find(|l| l.contains("fetched from storage")).expect(stderr);
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let at = words.iter().position(|w| *w == "fetched").unwrap();
-    let unit = match words[at - 1] {
-        "B" => 1.0,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        other => panic!("unit {other} in {line}"),
-    };
-    words[at - 2].trim_start_matches(';').parse::<f64>().unwrap() * unit
 }
 
 const BY_DAY: &str =

@@ -254,18 +254,6 @@ fn fetched(sql: &str) -> (String, Vec<serde_json::Value>) {
     (fetched, serde_json::from_str(&run.stdout).unwrap())
 }
 
-fn bytes_of(fetched: &str) -> f64 {
-    let mut words = fetched.split_whitespace();
-    let (n, unit) = (words.next().unwrap(), words.next().unwrap());
-    let scale = match unit {
-        "B" => 1.0,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        other => panic!("unit {other}"),
-    };
-    n.parse::<f64>().unwrap() * scale
-}
-
 #[test]
 fn filters_on_event_time_prune_days_like_filters_on_dt() {
     let day = "event_time >= TIMESTAMP '2026-11-02 00:00:00' AND event_time < TIMESTAMP '2026-11-03 00:00:00'";
@@ -278,7 +266,11 @@ fn filters_on_event_time_prune_days_like_filters_on_dt() {
     assert_eq!(by_time, by_dt, "the same answer from the same reads");
     // One day is one file after compaction; a scan this small bills Athena's 10 MB minimum.
     assert!(by_dt.0.contains("from 1 files; Athena would bill $0.00005"), "{}", by_dt.0);
-    assert!(bytes_of(&by_time.0) < bytes_of(&everything), "{} vs {everything}", by_time.0);
+    assert!(
+        fetched_bytes(&by_time.0) < fetched_bytes(&everything),
+        "{} vs {everything}",
+        by_time.0
+    );
     let by_date = fetched(
         "SELECT count(*) AS n, sum(sc_bytes) AS b FROM cloudfront \
          WHERE CAST(event_time AS DATE) = DATE '2026-11-02'",

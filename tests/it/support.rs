@@ -146,3 +146,18 @@ pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
         number_before(" records read"),
     )
 }
+
+/// The bytes a `logq sql` footer (or the part of it from the byte count on) says were
+/// fetched from storage: `… 41.3 KiB fetched from storage in 9 requests …`.
+pub fn fetched_bytes(footer: &str) -> f64 {
+    let line = footer.lines().find(|l| l.contains("fetched from storage")).expect(footer);
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "fetched").unwrap();
+    let unit = match words[at - 1] {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        other => panic!("unit {other} in {line}"),
+    };
+    words[at - 2].trim_start_matches(';').parse::<f64>().unwrap() * unit
+}
