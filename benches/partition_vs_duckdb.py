@@ -195,8 +195,9 @@ def size_label(n: int) -> str:
     return str(n)
 
 
-def ensure_duckdb(use_venv: bool, argv: list[str]) -> None:
-    """Makes `import duckdb` work, re-executing inside target/bench-venv when --venv is given."""
+def ensure_duckdb(use_venv: bool, argv: list[str], script: Path | None = None) -> None:
+    """Makes `import duckdb` work, re-executing `script` (default: this one) inside
+    target/bench-venv when --venv is given."""
     try:
         import duckdb  # noqa: F401
         return
@@ -218,7 +219,8 @@ def ensure_duckdb(use_venv: bool, argv: list[str]) -> None:
     if probe.returncode != 0:
         print(f"installing {DUCKDB_PIN} into {VENV_DIR} ...", file=sys.stderr)
         run_checked([str(venv_python), "-m", "pip", "install", "--quiet", DUCKDB_PIN], "pip install")
-    os.execv(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *argv])
+    script = (script or Path(__file__)).resolve()
+    os.execv(str(venv_python), [str(venv_python), str(script), *argv])
 
 
 def run_checked(cmd: list[str], what: str) -> None:

@@ -1,12 +1,13 @@
--- What the WAF blocked: requests per terminating rule and client country, with the
--- distinct client addresses behind them.
-SELECT
-    terminating_rule_id,
-    country,
-    count(*) AS blocked,
-    count(DISTINCT client_ip) AS clients,
-    max(event_time) AS last_seen
+-- title: WAF blocks by rule over time
+-- description: Blocked requests per hour and terminating rule.
+-- tables: waf
+-- param: since timestamp = -7d | start of the range (inclusive)
+-- param: until timestamp = now | end of the range (exclusive)
+-- chart: line x=hour y=blocked series=rule
+SELECT date_trunc('hour', event_time) AS hour,
+       terminating_rule_id AS rule,
+       count(*) AS blocked
 FROM waf
-WHERE action = 'BLOCK'
-GROUP BY terminating_rule_id, country
-ORDER BY blocked DESC, terminating_rule_id, country
+WHERE event_time >= $since AND event_time < $until AND action = 'BLOCK'
+GROUP BY 1, 2
+ORDER BY 1, 2

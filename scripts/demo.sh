@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end on the bundled fixtures: build logq, partition every format into the embedded
-# default warehouse (./logq-warehouse, here inside target/demo), then run the queries in
-# queries/ and print their answers.
+# default warehouse (./logq-warehouse, here inside target/demo), then run the saved
+# queries of queries/, print their answers and write a dashboard of them.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -19,9 +19,12 @@ cd "$demo"
 "$logq" partition --format waf --source "$repo/fixtures/waf"
 "$logq" partition --format cloudtrail --source "$repo/fixtures/cloudtrail"
 "$logq" partition --format alb --source "$repo/fixtures/alb"
-for query in "$repo"/queries/*.sql; do
+# The fixtures are from November 2026: every saved query over that range, then the
+# dashboard of them.
+range=(--param since=2026-10-01 --param until=2026-12-01)
+for query in $("$logq" queries list | tail -n +2 | cut -d' ' -f1); do
     echo
-    echo "== $(basename "$query" .sql)"
-    sed -n 's/^-- \{0,1\}//p' "$query" | sed 's/^/   /'
-    "$logq" sql -- "$(cat "$query")"
+    echo "== $query: $("$logq" queries show "$query" | head -1 | cut -d: -f2-)"
+    "$logq" run "$query" "${range[@]}"
 done
+"$logq" dashboard "${range[@]}" --out "$demo/dashboard.html"

@@ -76,11 +76,47 @@ pub enum Command {
     /// Run read-only SQL over the warehouse's tables and print the result on stdout.
     ///
     /// Tables: cloudfront, s3_access, waf, cloudtrail, alb (those that have been partitioned).
-    /// Each has the partition column `dt` ('YYYY-MM-DD'); a filter on it reads only matching
-    /// partitions. JSON functions (json_get_str(request_parameters, 'bucketName'), …) reach
-    /// into CloudTrail's JSON text columns.
-    /// Only queries are allowed: statements that create, change or copy data are refused.
+    /// Each has the partition column `dt`, a DATE (dt = '2026-11-02'); a filter on it, or on
+    /// event_time, reads only matching partitions. JSON functions (json_get_str(
+    /// request_parameters, 'bucketName'), …) reach into CloudTrail's JSON text columns.
+    ///
+    /// Allowed: SELECT (with subqueries, joins, UNION, WITH and WITH RECURSIVE), EXPLAIN
+    /// [ANALYZE], SHOW and DESCRIBE, over the warehouse's tables only. Refused: anything that
+    /// creates tables or views, changes or copies data (CREATE, INSERT, COPY, …), sets options,
+    /// or reads a path as a table.
+    ///
+    /// Before reading, the query is priced from the footers of the files it would read; over
+    /// --max-bytes-scanned it is refused (exit 1) having read no data, and a query that reads
+    /// more than priced is stopped at the cap. A result is stored and reused while the files
+    /// it was computed from are unchanged and it is younger than --reuse-max-age; queries
+    /// using now(), current_date, random() and the like are never reused. A footer on stderr
+    /// gives rows, bytes fetched, files, time and what Athena would bill for the scan.
     Sql(SqlArgs),
+    /// List the saved queries, or show one.
+    ///
+    /// logq ships security and cost queries for every table (the repository's queries/
+    /// folder); --queries DIR or LOGQ_QUERIES adds a folder of your own, whose files replace
+    /// shipped ones of the same name.
+    Queries(QueriesArgs),
+    /// Run a saved query, with its parameters bound as typed values.
+    ///
+    /// Each parameter has a default (`logq queries show NAME` lists them); --param
+    /// NAME=VALUE sets one. Times are UTC: 2026-11-01, 2026-11-01 05:00:00, now, or -7d,
+    /// -24h, -90m counted from the end of the current hour. The byte-scan cap, --dry-run and
+    /// result reuse work as for `logq sql`.
+    Run(RunArgs),
+    /// Write an HTML dashboard of saved queries: charts, tables, each panel's scan and cost.
+    ///
+    /// The file is self-contained (no fetches from the network) and opens in any browser.
+    /// Panels are the --query NAMEs given, else the config's [dashboard] queries, else a
+    /// security and cost selection; --param applies to every panel that has the parameter.
+    Dashboard(DashboardArgs),
+    /// Print DDL that lets other engines read the warehouse where it is.
+    ///
+    /// `--dialect athena` prints one CREATE EXTERNAL TABLE per table, Parquet with partition
+    /// projection on dt, for a warehouse on S3 (Athena, and Trino or Spark with the Glue
+    /// catalog).
+    Ddl(DdlArgs),
     /// Write realistic synthetic raw logs with AWS's file naming, for benchmarks and demos.
     Generate(GenerateArgs),
 }
@@ -190,15 +226,136 @@ pub struct StatusArgs {
     pub format: ResultFormat,
 }
 
+/// What `logq sql` and `logq run` share: where, how printed, and under which rules.
+#[derive(Debug, clap::Args)]
+pub struct QueryOptions {
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// How to print the result (and the --dry-run report: json gives it as JSON).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ResultFormat,
+    #[command(flatten)]
+    pub governance: GovernanceArgs,
+    /// Print the partitions, files and bytes the query would read, what Athena would bill,
+    /// and whether a stored result would answer it, without reading any data page.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct SqlArgs {
     #[command(flatten)]
-    pub warehouse: WarehouseArg,
-    /// How to print the result.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: ResultFormat,
+    pub options: QueryOptions,
     /// The query, e.g. "SELECT dt, count(*) FROM cloudfront GROUP BY dt ORDER BY dt".
     pub sql: String,
+}
+
+/// Where saved queries of one's own are.
+#[derive(Debug, clap::Args)]
+pub struct QueriesDirArg {
+    /// A folder of saved queries (*.sql) beside the shipped ones [default: none].
+    #[arg(long = "queries", env = "LOGQ_QUERIES", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueriesArgs {
+    #[command(subcommand)]
+    pub action: QueriesAction,
+    #[command(flatten)]
+    pub queries: QueriesDirArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueriesAction {
+    /// One line per saved query: its name, tables and title.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: ResultFormat,
+    },
+    /// A saved query's header (description, parameters, chart) and SQL.
+    Show { name: String },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The saved query (see `logq queries list`).
+    pub name: String,
+    /// NAME=VALUE for one of the query's parameters (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    #[command(flatten)]
+    pub options: QueryOptions,
+    #[command(flatten)]
+    pub queries: QueriesDirArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// The HTML file to write.
+    #[arg(long, default_value = "logq-dashboard.html")]
+    pub out: PathBuf,
+    /// A saved query to show as a panel (repeatable, in order).
+    #[arg(long = "query", value_name = "NAME")]
+    pub queries_shown: Vec<String>,
+    /// NAME=VALUE for every panel that has that parameter (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The dashboard's title.
+    #[arg(long, default_value = "logq")]
+    pub title: String,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    #[command(flatten)]
+    pub governance: GovernanceArgs,
+    #[command(flatten)]
+    pub queries: QueriesDirArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    /// Amazon Athena (and Trino or Spark over the Glue catalog).
+    Athena,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DdlArgs {
+    /// Whose SQL to write.
+    #[arg(long, value_enum, default_value = "athena")]
+    pub dialect: Dialect,
+    /// The database (schema) to create the tables in.
+    #[arg(long, default_value = "logq")]
+    pub database: String,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+}
+
+/// The byte-scan cap and result reuse, for every command that runs queries.
+#[derive(Debug, clap::Args)]
+pub struct GovernanceArgs {
+    /// Refuse a query that would fetch more than SIZE from storage (e.g. 10GiB), before it
+    /// reads any data; `none` lifts a configured cap [default: the config's
+    /// [query] max_bytes_scanned, else none].
+    #[arg(long, env = "LOGQ_MAX_BYTES_SCANNED", value_name = "SIZE", value_parser = parse_cap)]
+    pub max_bytes_scanned: Option<Cap>,
+    /// Answer from a stored result at most this old whose input files are unchanged
+    /// [default: the config's [query] reuse_max_age, else 60m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub reuse_max_age: Option<std::time::Duration>,
+    /// Neither use nor store a stored result.
+    #[arg(long)]
+    pub no_reuse: bool,
+}
+
+/// A byte-scan cap given on the command line: a size, or none at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cap(pub Option<u64>);
+
+fn parse_cap(text: &str) -> Result<Cap, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "none" | "off" | "unlimited" => Ok(Cap(None)),
+        _ => parse_size(text).map(|bytes| Cap(Some(bytes))),
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -12,6 +12,12 @@
 //! [partition]
 //! target_file_size = "128MiB"
 //!
+//! [query]
+//! max_bytes_scanned = "10GiB"   # refuse bigger queries before they read (like a workgroup)
+//! reuse_max_age = "60m"         # oldest stored result that may answer a query
+//! cache_dir = "/var/cache/logq" # where results are stored [default: ~/.cache/logq]
+//! cache_size = "256MiB"         # stored results kept, least recently used dropped first
+//!
 //! [[source]]
 //! name = "cdn"
 //! format = "cloudfront"
@@ -48,6 +54,8 @@ struct File {
     partition: PartitionSection,
     #[serde(default)]
     query: QuerySection,
+    #[serde(default)]
+    dashboard: DashboardSection,
     #[serde(default, rename = "source")]
     sources: Vec<SourceSection>,
 }
@@ -69,6 +77,14 @@ struct PartitionSection {
 struct QuerySection {
     max_bytes_scanned: Option<String>,
     reuse_max_age: Option<String>,
+    cache_dir: Option<String>,
+    cache_size: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DashboardSection {
+    queries: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,9 +112,18 @@ pub struct PartitionDefaults {
 /// Defaults for queries.
 #[derive(Debug, Default, Clone)]
 pub struct QueryDefaults {
-    // TODO(#6): the scan cap and result reuse read these.
     pub max_bytes_scanned: Option<u64>,
     pub reuse_max_age: Option<Duration>,
+    /// Where stored results go (relative to the config file's folder).
+    pub cache_dir: Option<PathBuf>,
+    pub cache_size: Option<u64>,
+}
+
+/// What `logq dashboard` shows.
+#[derive(Debug, Default, Clone)]
+pub struct DashboardDefaults {
+    /// The saved queries shown, in order.
+    pub queries: Option<Vec<String>>,
 }
 
 /// A loaded configuration (empty when there is no file).
@@ -108,6 +133,7 @@ pub struct Config {
     pub warehouse: Option<Location>,
     pub partition: PartitionDefaults,
     pub query: QueryDefaults,
+    pub dashboard: DashboardDefaults,
     pub sources: Vec<Source>,
 }
 
@@ -162,6 +188,8 @@ impl Config {
         let query = QueryDefaults {
             max_bytes_scanned: size("query.max_bytes_scanned", &file.query.max_bytes_scanned)?,
             reuse_max_age: duration("query.reuse_max_age", &file.query.reuse_max_age)?,
+            cache_dir: file.query.cache_dir.as_ref().map(|dir| base.join(dir)),
+            cache_size: size("query.cache_size", &file.query.cache_size)?,
         };
 
         let mut sources: Vec<Source> = Vec::new();
@@ -209,6 +237,7 @@ impl Config {
                 .map_err(|e| invalid(format!("warehouse: {e}")))?,
             partition,
             query,
+            dashboard: DashboardDefaults { queries: file.dashboard.queries },
             sources,
         })
     }
@@ -250,6 +279,9 @@ mod tests {
             trash_retention = "30m"
             [query]
             max_bytes_scanned = "10GiB"
+            reuse_max_age = "15m"
+            cache_dir = "cache"
+            cache_size = "1GiB"
             [[source]]
             name = "cdn"
             format = "cloudfront"
@@ -266,6 +298,9 @@ mod tests {
         assert_eq!(config.partition.target_file_size, Some(64 << 20));
         assert_eq!(config.partition.trash_retention, Some(Duration::from_secs(1800)));
         assert_eq!(config.query.max_bytes_scanned, Some(10 << 30));
+        assert_eq!(config.query.reuse_max_age, Some(Duration::from_secs(900)));
+        assert_eq!(config.query.cache_dir, Some(PathBuf::from("/etc/logq/cache")));
+        assert_eq!(config.query.cache_size, Some(1 << 30));
         assert_eq!(config.sources.len(), 2);
         assert_eq!(config.sources[0].table, "cloudfront");
         assert_eq!(config.sources[0].delivery_lag, Duration::from_secs(24 * 3600));

@@ -2,7 +2,7 @@
 //!
 //! Each table of the snapshot becomes a listing table over its folder, with the schema its
 //! format declares (so a table reads the same however many files or partitions it has) and
-//! the Hive column `dt` taken from the `dt=YYYY-MM-DD` folder names. A filter on `dt`
+//! the Hive column `dt`, a date, taken from the `dt=YYYY-MM-DD` folder names. A filter on `dt`
 //! therefore prunes whole folders before any file is opened, and so does a filter on
 //! `event_time` ([`time`]). Each file is declared sorted by
 //! `event_time`, as the partition job writes it. Listing goes through a
@@ -11,6 +11,7 @@
 
 mod time;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 
 use crate::formats::{EVENT_TIME_COLUMN, FormatName, PARTITION_COLUMN};
-use crate::warehouse::{Fetched, Root, SnapshotStore, Warehouse, WarehouseError};
+use crate::warehouse::{Fetched, Root, Snapshot, SnapshotStore, Warehouse, WarehouseError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -41,12 +42,52 @@ pub enum CatalogError {
     State(#[from] WarehouseError),
 }
 
-/// Registers every table of `warehouse`'s current snapshot; returns their names and the
-/// counters of what queries fetch from storage.
+/// A registered table and how many partitions it has.
+#[derive(Debug, Clone)]
+pub struct TableSize {
+    pub name: String,
+    pub partitions: usize,
+}
+
+/// `schema` with its string columns read as string views: a dictionary-encoded column then
+/// decodes into views of its dictionary instead of a copy of every value, which is most of
+/// the cost of scanning the low-cardinality strings logs are full of.
+fn with_string_views(schema: &arrow::datatypes::SchemaRef) -> arrow::datatypes::SchemaRef {
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                field.as_ref().clone().with_data_type(DataType::Utf8View)
+            }
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// The tables registered from a warehouse, and what queries fetch from it.
+#[derive(Debug)]
+pub struct Registered {
+    pub tables: Vec<TableSize>,
+    pub fetched: Arc<Fetched>,
+    /// The warehouse's location as stored results are keyed on it.
+    pub id: String,
+    /// The snapshot the tables are registered as of.
+    pub snapshot: Snapshot,
+}
+
+impl Registered {
+    pub fn names(&self) -> Vec<String> {
+        self.tables.iter().map(|t| t.name.clone()).collect()
+    }
+}
+
+/// Registers every table of `warehouse`'s current snapshot.
 pub fn register_warehouse(
     ctx: &SessionContext,
     warehouse: &Warehouse,
-) -> Result<(Vec<String>, Arc<Fetched>), CatalogError> {
+) -> Result<Registered, CatalogError> {
     let name = || PathBuf::from(warehouse.location().to_string());
     if !warehouse.exists() {
         return Err(CatalogError::NoWarehouse(name()));
@@ -56,7 +97,7 @@ pub fn register_warehouse(
         source: DataFusionError::External(Box::new(e)),
     };
     // The store, the URL DataFusion knows it by, and the warehouse's URL and path in it.
-    let (inner, store_url, base_url, root_path, snapshot): (Arc<dyn ObjectStore>, _, _, _, _) =
+    let (inner, store_url, base_url, root_path, snapshot): (Arc<dyn ObjectStore>, _, String, _, _) =
         match warehouse.root() {
             Root::Local(root) => {
                 let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
@@ -96,18 +137,19 @@ pub fn register_warehouse(
         let url = ListingTableUrl::parse(url).map_err(err)?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
-            .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Utf8)])
+            .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Date32)])
             .with_file_sort_order(vec![vec![col(EVENT_TIME_COLUMN).sort(true, false)]]);
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
-            .with_schema(format.format().schema());
+            .with_schema(with_string_views(&format.format().schema()));
         let provider = ListingTable::try_new(config).map_err(err)?;
         let provider = time::DayPruned::new(Arc::new(provider));
         ctx.register_table(table.as_str(), Arc::new(provider)).map_err(err)?;
-        registered.push(table.to_owned());
+        let partitions = state.files.iter().map(|f| &f.dt).collect::<BTreeSet<_>>().len();
+        registered.push(TableSize { name: table.to_owned(), partitions });
     }
     if registered.is_empty() {
         return Err(CatalogError::Empty(name()));
     }
-    Ok((registered, fetched))
+    Ok(Registered { tables: registered, fetched, id: base_url, snapshot })
 }

@@ -208,9 +208,10 @@ fn literal_micros(expr: &Expr) -> Option<i64> {
     }
 }
 
-/// The `dt` value of a time.
-fn day(micros: i64) -> Option<String> {
-    chrono::DateTime::from_timestamp_micros(micros).map(|t| t.format("%Y-%m-%d").to_string())
+/// The `dt` value (a date) of a time.
+fn day(micros: i64) -> Option<ScalarValue> {
+    let days = i32::try_from(micros.div_euclid(DAY_MICROS)).ok()?;
+    Some(ScalarValue::Date32(Some(days)))
 }
 
 #[cfg(test)]
@@ -230,14 +231,17 @@ mod tests {
     #[test]
     fn comparisons_on_event_time_bound_the_days() {
         let t = || col(EVENT_TIME_COLUMN);
-        assert_eq!(derived(t().gt_eq(at("2026-11-02T05:00:00Z"))), ["dt >= Utf8(\"2026-11-02\")"]);
-        assert_eq!(derived(at("2026-11-02T05:00:00Z").gt(t())), ["dt <= Utf8(\"2026-11-02\")"]);
+        assert_eq!(
+            derived(t().gt_eq(at("2026-11-02T05:00:00Z"))),
+            ["dt >= Date32(\"2026-11-02\")"]
+        );
+        assert_eq!(derived(at("2026-11-02T05:00:00Z").gt(t())), ["dt <= Date32(\"2026-11-02\")"]);
         assert_eq!(
             derived(t().between(at("2026-11-01T23:00:00Z"), at("2026-11-03T00:00:00Z"))),
-            ["dt >= Utf8(\"2026-11-01\")", "dt <= Utf8(\"2026-11-03\")"]
+            ["dt >= Date32(\"2026-11-01\")", "dt <= Date32(\"2026-11-03\")"]
         );
         let both = t().gt(at("2026-11-01T00:00:00Z")).and(t().lt(at("2026-11-03T00:00:00Z")));
-        assert_eq!(derived(both), ["dt >= Utf8(\"2026-11-01\")", "dt <= Utf8(\"2026-11-02\")"]);
+        assert_eq!(derived(both), ["dt >= Date32(\"2026-11-01\")", "dt <= Date32(\"2026-11-02\")"]);
         // An `OR` or a comparison with a column bounds nothing.
         assert!(derived(t().gt(at("2026-11-01T00:00:00Z")).or(t().is_null())).is_empty());
         assert!(derived(t().gt(col("other"))).is_empty());
@@ -247,12 +251,13 @@ mod tests {
     fn dates_and_truncations_of_event_time_bound_the_days_they_cover() {
         let date = Expr::Cast(Cast::new(Box::new(col(EVENT_TIME_COLUMN)), DataType::Date32));
         let nov2 = lit(ScalarValue::Date32(Some(20_759)));
-        assert_eq!(day(20_759 * DAY_MICROS).as_deref(), Some("2026-11-02"));
+        assert_eq!(day(20_759 * DAY_MICROS), Some(ScalarValue::Date32(Some(20_759))));
+        assert_eq!(day(20_759 * DAY_MICROS - 1), Some(ScalarValue::Date32(Some(20_758))));
         assert_eq!(
             derived(date.clone().eq(nov2.clone())),
-            ["dt >= Utf8(\"2026-11-02\")", "dt <= Utf8(\"2026-11-02\")"]
+            ["dt >= Date32(\"2026-11-02\")", "dt <= Date32(\"2026-11-02\")"]
         );
-        assert_eq!(derived(date.lt(nov2)), ["dt <= Utf8(\"2026-11-02\")"]);
+        assert_eq!(derived(date.lt(nov2)), ["dt <= Date32(\"2026-11-02\")"]);
         let hour = datafusion::functions::datetime::expr_fn::date_trunc(
             lit("hour"),
             cast(
@@ -260,6 +265,9 @@ mod tests {
                 DataType::Timestamp(arrow::datatypes::TimeUnit::Nanosecond, None),
             ),
         );
-        assert_eq!(derived(hour.lt_eq(at("2026-11-02T23:00:00Z"))), ["dt <= Utf8(\"2026-11-02\")"]);
+        assert_eq!(
+            derived(hour.lt_eq(at("2026-11-02T23:00:00Z"))),
+            ["dt <= Date32(\"2026-11-02\")"]
+        );
     }
 }

@@ -1,8 +1,13 @@
 //! One file per subcommand; each turns parsed arguments into calls on the library and sorts
 //! failures into the user's (exit 1) and the machine's (exit 2).
 
+mod dashboard;
+mod ddl;
 mod generate;
 mod partition;
+mod queries;
+mod querying;
+mod run;
 mod sql;
 mod status;
 
@@ -51,6 +56,10 @@ pub fn execute(cli: Cli) -> ExitCode {
             Command::Compact(args) => partition::compact(args, &config, quiet),
             Command::Status(args) => status::run(args, &config, quiet),
             Command::Sql(args) => sql::run(args, &config, quiet),
+            Command::Queries(args) => queries::run(args),
+            Command::Run(args) => run::run(args, &config, quiet),
+            Command::Dashboard(args) => dashboard::run(args, &config, quiet),
+            Command::Ddl(args) => ddl::run(args, &config),
             Command::Generate(args) => generate::run(args, quiet),
         },
     };

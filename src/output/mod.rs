@@ -1,5 +1,7 @@
 //! Everything logq prints. Results go to stdout; progress, summaries and errors to stderr.
 
+pub mod dashboard;
+pub mod governance;
 mod progress;
 pub mod results;
 mod summary;

@@ -58,10 +58,10 @@ pub async fn write_results(
                 let batch = batch?;
                 rows += batch.num_rows() as u64;
                 any = true;
-                writer.write(&batch)?;
+                writer.write(&nested_as_json(&batch)?)?;
             }
             if !any {
-                writer.write(&RecordBatch::new_empty(schema))?;
+                writer.write(&nested_as_json(&RecordBatch::new_empty(schema))?)?;
             }
         }
         ResultFormat::Json => {
@@ -86,4 +86,40 @@ pub async fn write_results(
     }
     out.flush()?;
     Ok(rows)
+}
+
+/// `batch` with its list, struct and map columns as JSON text, which CSV can hold.
+fn nested_as_json(batch: &RecordBatch) -> Result<RecordBatch, ResultError> {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = batch.schema();
+    let nested = |t: &DataType| t.is_nested();
+    if !schema.fields().iter().any(|f| nested(f.data_type())) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !nested(field.data_type()) {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let one = Schema::new(vec![field.as_ref().clone().with_name("v")]);
+        let one = RecordBatch::try_new(std::sync::Arc::new(one), vec![column.clone()])?;
+        let mut lines = Vec::new();
+        let mut writer = arrow::json::LineDelimitedWriter::new(&mut lines);
+        writer.write(&one)?;
+        writer.finish()?;
+        let text: Vec<Option<String>> = lines
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+                value.get("v").map(|v| v.to_string())
+            })
+            .collect();
+        fields.push(Field::new(field.name(), DataType::Utf8, true));
+        columns.push(std::sync::Arc::new(arrow::array::StringArray::from(text)) as _);
+    }
+    Ok(RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)?)
 }

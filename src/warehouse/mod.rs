@@ -45,7 +45,7 @@ pub use lock::{JobLock, LockHolder, running_job};
 pub(crate) use root::Root;
 pub use snapshot::{DataFile, RunRecord, Snapshot, SourceState, TableState};
 pub use status::{TableStatus, table_status};
-pub use store::{Fetched, SnapshotStore};
+pub use store::{CapCrossed, Fetched, SnapshotStore};
 
 use crate::storage::{Location, StorageError};
 

@@ -7,7 +7,9 @@
 //! moved to the trash (compaction replacing it while the query runs) is read from the trash
 //! instead, so a query answers from the snapshot it started with.
 //!
-//! It also counts what queries fetch: requests and bytes, as the storage served them.
+//! It also counts what queries fetch (requests and bytes, as the storage served them) and can
+//! refuse a read that would take a query past its byte-scan cap, before the read is made.
+//! Each read is logged at debug level under the target `logq::reads`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,8 +22,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    CopyOptions, GetOptions, GetRange, GetResult, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
 
 use super::Snapshot;
@@ -41,15 +43,64 @@ pub struct SnapshotStore {
     coalesce: bool,
 }
 
-/// Requests made, bytes received and files read through a [`SnapshotStore`].
-#[derive(Debug, Default)]
+/// Requests made, bytes received and files read through a [`SnapshotStore`], and the most
+/// it may fetch.
+#[derive(Debug)]
 pub struct Fetched {
     requests: AtomicU64,
     bytes: AtomicU64,
+    /// Bytes of the reads admitted so far, counted before each read is made.
+    admitted: AtomicU64,
+    limit: AtomicU64,
     files: std::sync::Mutex<std::collections::HashSet<Path>>,
 }
 
+impl Default for Fetched {
+    fn default() -> Self {
+        Fetched {
+            requests: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            admitted: AtomicU64::new(0),
+            limit: AtomicU64::new(u64::MAX),
+            files: Default::default(),
+        }
+    }
+}
+
+/// A read refused because it would have taken the query past its byte-scan cap.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the query was stopped: reading {wanted} more bytes would have fetched more than the \
+     byte-scan cap of {cap} bytes ({fetched} fetched so far)"
+)]
+pub struct CapCrossed {
+    pub cap: u64,
+    pub fetched: u64,
+    pub wanted: u64,
+}
+
 impl Fetched {
+    /// From now on, refuses any read that would bring the bytes fetched above `cap`.
+    pub fn limit_to(&self, cap: u64) {
+        self.admitted.store(self.bytes(), Ordering::Relaxed);
+        self.limit.store(cap, Ordering::Relaxed);
+    }
+
+    /// Admits a read of `len` bytes, or refuses it if it would cross the limit.
+    fn admit(&self, len: u64) -> Result<()> {
+        let limit = self.limit.load(Ordering::Relaxed);
+        if limit == u64::MAX {
+            return Ok(());
+        }
+        let before = self.admitted.fetch_add(len, Ordering::Relaxed);
+        if before.saturating_add(len) > limit {
+            self.admitted.fetch_sub(len, Ordering::Relaxed);
+            let error = CapCrossed { cap: limit, fetched: self.bytes(), wanted: len };
+            return Err(object_store::Error::Generic { store: "logq", source: Box::new(error) });
+        }
+        Ok(())
+    }
+
     fn add(&self, location: &Path, bytes: u64) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -109,6 +160,9 @@ impl SnapshotStore {
 
     async fn get_opts_counted(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         let head = options.head;
+        if !head {
+            self.fetched.admit(self.read_len(location, options.range.as_ref()))?;
+        }
         let result = self
             .or_from_trash(location, |path| {
                 let options = options.clone();
@@ -116,9 +170,22 @@ impl SnapshotStore {
             })
             .await?;
         if !head {
+            tracing::debug!(target: "logq::reads", "read {location} {}..{}", result.range.start, result.range.end);
             self.fetched.add(location, result.range.end - result.range.start);
         }
         Ok(result)
+    }
+
+    /// How many bytes a GET of `range` in `location` asks for (0 when the size is unknown).
+    fn read_len(&self, location: &Path, range: Option<&GetRange>) -> u64 {
+        let size = self.files.get(location).copied();
+        match (range, size) {
+            (Some(GetRange::Bounded(range)), _) => range.end.saturating_sub(range.start),
+            (Some(GetRange::Suffix(n)), Some(size)) => (*n).min(size),
+            (Some(GetRange::Offset(start)), Some(size)) => size.saturating_sub(*start),
+            (None, Some(size)) => size,
+            _ => 0,
+        }
     }
 
     fn in_warehouse(&self, location: &Path) -> bool {
@@ -203,12 +270,14 @@ impl ObjectStore for SnapshotStore {
             let gap = object_store::OBJECT_STORE_COALESCE_DEFAULT;
             return object_store::coalesce_ranges(ranges, fetch, gap).await;
         }
+        self.fetched.admit(ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum())?;
         let read =
             self.or_from_trash(location, |path| async move {
                 self.inner.get_ranges(&path, ranges).await
             })
             .await?;
-        for bytes in &read {
+        for (range, bytes) in ranges.iter().zip(&read) {
+            tracing::debug!(target: "logq::reads", "read {location} {}..{}", range.start, range.end);
             self.fetched.add(location, bytes.len() as u64);
         }
         Ok(read)

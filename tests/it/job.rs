@@ -32,20 +32,6 @@ fn generate(out: &Path, seed: u64, size: &str) {
     .ok();
 }
 
-fn partition_args<'a>(source: &'a Path, warehouse: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "partition",
-        "--format",
-        "cloudfront",
-        "--source",
-        source.to_str().unwrap(),
-        "--warehouse",
-        warehouse.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    args
-}
-
 /// Rows, distinct request ids and rows per day: what must match an uninterrupted run.
 fn fingerprint(warehouse: &Path) -> Vec<Value> {
     query(

@@ -4,7 +4,9 @@
 
 mod corpus;
 mod formats;
+mod governance;
 mod job;
+mod library;
 mod partition;
 mod s3;
 mod sql;

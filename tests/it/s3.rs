@@ -314,6 +314,25 @@ fn a_warehouse_on_s3_holds_and_answers_exactly_what_one_on_disk_does() {
     let (day, pruned) = s3.query(&warehouse, one_day);
     assert_eq!(day, query(fixture_warehouse(), one_day));
     assert!(fetched_bytes(&pruned.stderr) < all, "{} vs {all}", pruned.stderr);
+    // The byte-scan cap refuses before reading (unless a stored result answers, which reads
+    // nothing); the estimate is what the query then fetches; a repeated query is answered
+    // from its stored result.
+    let select = ["sql", "--warehouse", warehouse.as_str(), "--format", "csv"];
+    let capped = ["--no-reuse", "--max-bytes-scanned", "1KiB", BY_DAY];
+    let refused = s3.logq(&[&select[..], &capped].concat(), &[]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("query refused before reading any data"), "{}", refused.stderr);
+    assert!(answered.stderr.contains(" (estimated "), "{}", answered.stderr);
+    let estimated = answered.stderr.split(" (estimated ").nth(1).unwrap();
+    let fetched = answered.stderr.split("; ").nth(1).unwrap();
+    assert_eq!(
+        estimated.split(" before").next(),
+        fetched.split(" fetched").next(),
+        "{}",
+        answered.stderr
+    );
+    let again = s3.logq(&[&select[..], &[BY_DAY]].concat(), &[]).ok();
+    assert!(again.stderr.contains("reused result from"), "{}", again.stderr);
 
     // Hive layout in the bucket, readable by any engine; the job's own state beside it.
     let stored = keys(&s3.endpoint, &s3.bucket, "wh/");

@@ -240,6 +240,7 @@ fn embedded_default_and_environment_warehouse() {
         .args(["sql", "--format", "csv", "SELECT count(*) AS n FROM s3_access"])
         .current_dir(other.path())
         .env("LOGQ_WAREHOUSE", dir.path().join("logq-warehouse"))
+        .env("LOGQ_CACHE_DIR", cache_dir())
         .output()
         .unwrap();
     assert_eq!(String::from_utf8(output.stdout).unwrap(), "n\n56\n");
@@ -248,7 +249,7 @@ fn embedded_default_and_environment_warehouse() {
 /// What a query's footer says it fetched: `41.3 KiB fetched from storage in 9 requests`.
 fn fetched(sql: &str) -> (String, Vec<serde_json::Value>) {
     let warehouse = fixture_warehouse().to_str().unwrap();
-    let run = logq(&["sql", "--warehouse", warehouse, "--format", "json", sql]).ok();
+    let run = logq(&["sql", "--warehouse", warehouse, "--no-reuse", "--format", "json", sql]).ok();
     let footer = run.stderr.lines().find(|l| l.contains("fetched from storage")).unwrap();
     let fetched = footer.split_once("; ").unwrap().1.to_owned();
     (fetched, serde_json::from_str(&run.stdout).unwrap())
@@ -265,7 +266,8 @@ fn filters_on_event_time_prune_days_like_filters_on_dt() {
     ));
     assert_eq!(by_time, by_dt, "the same answer from the same reads");
     // One day is one file after compaction; a scan this small bills Athena's 10 MB minimum.
-    assert!(by_dt.0.contains("from 1 files; Athena would bill $0.00005"), "{}", by_dt.0);
+    assert!(by_dt.0.contains("from 1 files (estimated "), "{}", by_dt.0);
+    assert!(by_dt.0.contains("; Athena would bill $0.00005 for that scan"), "{}", by_dt.0);
     assert!(
         fetched_bytes(&by_time.0) < fetched_bytes(&everything),
         "{} vs {everything}",
@@ -287,4 +289,31 @@ fn filters_on_event_time_prune_days_like_filters_on_dt() {
     );
     assert_eq!(rows[0]["n"].as_u64(), Some(0));
     assert!(recent.starts_with("0 B fetched"), "{recent}");
+}
+
+#[test]
+fn csv_output_holds_nested_columns_as_json_text() {
+    let w = fixture_warehouse();
+    let run = logq(&[
+        "sql",
+        "--warehouse",
+        w.to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT x_edge_request_id, extra_fields FROM cloudfront WHERE cardinality(extra_fields) > 0 ORDER BY 1 LIMIT 1",
+    ])
+    .ok();
+    let mut lines = run.stdout.lines();
+    assert_eq!(lines.next(), Some("x_edge_request_id,extra_fields"));
+    let row = lines.next().expect("a row with extra fields");
+    let json = row.split_once(',').unwrap().1.trim_matches('"').replace("\"\"", "\"");
+    let value: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {row}"));
+    assert!(value.is_array() || value.is_object(), "{value}");
+    // Every column of both fixture tables prints as CSV.
+    for table in ["cloudfront", "s3_access"] {
+        let select = format!("SELECT * FROM {table}");
+        let all = logq(&["sql", "--warehouse", w.to_str().unwrap(), "--format", "csv", &select]);
+        assert_eq!(all.code, 0, "{table}: {}", all.stderr);
+    }
 }

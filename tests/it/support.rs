@@ -43,10 +43,25 @@ impl Run {
 pub fn command(cwd: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_logq"));
     command.args(args).current_dir(cwd).env("NO_COLOR", "1");
-    for name in ["LOGQ_WAREHOUSE", "LOGQ_LOG", "LOGQ_CONFIG", "LOGQ_FAULT", "LOGQ_PAUSE"] {
+    for name in [
+        "LOGQ_WAREHOUSE",
+        "LOGQ_LOG",
+        "LOGQ_CONFIG",
+        "LOGQ_FAULT",
+        "LOGQ_PAUSE",
+        "LOGQ_MAX_BYTES_SCANNED",
+    ] {
         command.env_remove(name);
     }
+    // Stored results go to the test binary's own folder, not the user's cache.
+    command.env("LOGQ_CACHE_DIR", cache_dir());
     command
+}
+
+/// Where the `logq` runs of this test binary store results (unless a test picks another).
+pub fn cache_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(scratch).path()
 }
 
 /// Runs `logq` with `args` in `cwd`, without any inherited logq setting.
@@ -76,6 +91,25 @@ pub fn partition(format: &str, source: &Path, warehouse: &Path) -> Run {
         "--warehouse",
         warehouse.to_str().unwrap(),
     ])
+}
+
+/// The arguments of `logq partition` of CloudFront logs from `source` into `warehouse`.
+pub fn partition_args<'a>(
+    source: &'a Path,
+    warehouse: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "partition",
+        "--format",
+        "cloudfront",
+        "--source",
+        source.to_str().unwrap(),
+        "--warehouse",
+        warehouse.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// Runs a query and returns its rows as JSON objects.
