@@ -119,6 +119,20 @@ pub enum Command {
     Ddl(DdlArgs),
     /// Write realistic synthetic raw logs with AWS's file naming, for benchmarks and demos.
     Generate(GenerateArgs),
+    /// Run a Ballista scheduler that `logq sql --cluster` submits queries to.
+    ///
+    /// Queries arrive planned down to the files they read; the scheduler splits them into
+    /// stages and hands the tasks to the executors that have registered with it. It reads no
+    /// warehouse file itself.
+    #[cfg(feature = "cluster")]
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor with logq's functions, reading the warehouse's files.
+    ///
+    /// Every executor must reach the warehouse at the same location as the machine that
+    /// plans the query: the same folder path on a shared filesystem, or the same S3 bucket,
+    /// with credentials from the standard AWS chain on the executor's machine.
+    #[cfg(feature = "cluster")]
+    Executor(ExecutorArgs),
 }
 
 /// The raw formats `--format` accepts.
@@ -226,11 +240,24 @@ pub struct StatusArgs {
     pub format: ResultFormat,
 }
 
+/// Where queries run: on this machine, or on a Ballista cluster.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArg {
+    /// Run on the Ballista cluster whose scheduler (`logq scheduler`) is at HOST:PORT, or
+    /// `local` for this machine [default: the config's [cluster] address, else local]. The
+    /// query is planned and priced here; its executors read the same warehouse. Needs a logq
+    /// built with `--features cluster`.
+    #[arg(long, env = "LOGQ_CLUSTER", value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
+}
+
 /// What `logq sql` and `logq run` share: where, how printed, and under which rules.
 #[derive(Debug, clap::Args)]
 pub struct QueryOptions {
     #[command(flatten)]
     pub warehouse: WarehouseArg,
+    #[command(flatten)]
+    pub cluster: ClusterArg,
     /// How to print the result (and the --dry-run report: json gives it as JSON).
     #[arg(long, value_enum, default_value = "table")]
     pub format: ResultFormat,
@@ -306,6 +333,8 @@ pub struct DashboardArgs {
     pub title: String,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
+    #[command(flatten)]
+    pub cluster: ClusterArg,
     #[command(flatten)]
     pub governance: GovernanceArgs,
     #[command(flatten)]
@@ -461,4 +490,58 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// `logq scheduler`.
+#[cfg(feature = "cluster")]
+#[derive(Debug, clap::Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Port for clients and executors.
+    #[arg(long, default_value_t = 50050)]
+    pub port: u16,
+    /// An executor that has not sent a heartbeat for this long is taken as lost, and its
+    /// tasks are run again elsewhere.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub executor_timeout: std::time::Duration,
+    /// How often one task may fail before its query fails.
+    #[arg(long, default_value_t = 4)]
+    pub task_max_failures: usize,
+}
+
+/// `logq executor`.
+#[cfg(feature = "cluster")]
+#[derive(Debug, clap::Args)]
+pub struct ExecutorArgs {
+    /// The scheduler, HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:50050")]
+    pub scheduler: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// The host name the scheduler, other executors and clients reach this one by
+    /// [default: the --bind address].
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Port serving results and shuffle data (Arrow Flight).
+    #[arg(long, default_value_t = 50051)]
+    pub port: u16,
+    /// Port the scheduler pushes tasks to.
+    #[arg(long, default_value_t = 50052)]
+    pub grpc_port: u16,
+    /// Tasks run at once [default: the machine's cores].
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Memory for the tasks' joins, sorts and aggregations, shared by all of them
+    /// [default: a share of the machine's memory].
+    #[arg(long, value_parser = parse_size)]
+    pub memory: Option<u64>,
+    /// Where shuffle files are written [default: a temporary folder].
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// How often to tell the scheduler this executor is alive.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub heartbeat: std::time::Duration,
 }

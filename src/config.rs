@@ -56,6 +56,8 @@ struct File {
     query: QuerySection,
     #[serde(default)]
     dashboard: DashboardSection,
+    #[serde(default)]
+    cluster: ClusterSection,
     #[serde(default, rename = "source")]
     sources: Vec<SourceSection>,
 }
@@ -85,6 +87,13 @@ struct QuerySection {
 #[serde(deny_unknown_fields)]
 struct DashboardSection {
     queries: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterSection {
+    address: Option<String>,
+    partitions: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +135,15 @@ pub struct DashboardDefaults {
     pub queries: Option<Vec<String>>,
 }
 
+/// Where queries run when not on this machine.
+#[derive(Debug, Default, Clone)]
+pub struct ClusterDefaults {
+    /// A Ballista scheduler, `host:port`.
+    pub address: Option<String>,
+    /// How many partitions a query's scans are split into on the cluster.
+    pub partitions: Option<usize>,
+}
+
 /// A loaded configuration (empty when there is no file).
 #[derive(Debug, Default, Clone)]
 pub struct Config {
@@ -134,6 +152,7 @@ pub struct Config {
     pub partition: PartitionDefaults,
     pub query: QueryDefaults,
     pub dashboard: DashboardDefaults,
+    pub cluster: ClusterDefaults,
     pub sources: Vec<Source>,
 }
 
@@ -238,6 +257,10 @@ impl Config {
             partition,
             query,
             dashboard: DashboardDefaults { queries: file.dashboard.queries },
+            cluster: ClusterDefaults {
+                address: file.cluster.address,
+                partitions: file.cluster.partitions,
+            },
             sources,
         })
     }

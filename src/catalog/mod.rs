@@ -83,10 +83,22 @@ impl Registered {
     }
 }
 
+/// What the tables tell the planner about the order of rows in their files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOrder {
+    /// Each file is sorted by `event_time`, so plans may rely on it (a time series needs no
+    /// sort, only a merge).
+    EventTime,
+    /// Nothing is said. For Ballista: its shuffles do not keep the order a local
+    /// repartition would, and a plan that counted on it would be answered wrongly.
+    Unstated,
+}
+
 /// Registers every table of `warehouse`'s current snapshot.
 pub fn register_warehouse(
     ctx: &SessionContext,
     warehouse: &Warehouse,
+    order: FileOrder,
 ) -> Result<Registered, CatalogError> {
     let name = || PathBuf::from(warehouse.location().to_string());
     if !warehouse.exists() {
@@ -137,8 +149,13 @@ pub fn register_warehouse(
         let url = ListingTableUrl::parse(url).map_err(err)?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
-            .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Date32)])
-            .with_file_sort_order(vec![vec![col(EVENT_TIME_COLUMN).sort(true, false)]]);
+            .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Date32)]);
+        let options = match order {
+            FileOrder::EventTime => {
+                options.with_file_sort_order(vec![vec![col(EVENT_TIME_COLUMN).sort(true, false)]])
+            }
+            FileOrder::Unstated => options,
+        };
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
             .with_schema(with_string_views(&format.format().schema()));

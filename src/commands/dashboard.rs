@@ -39,7 +39,7 @@ const DEFAULT_PANELS: &[&str] = &[
 pub fn run(args: DashboardArgs, config: &Config, quiet: bool) -> Result<(), Failure> {
     let library = Library::load(args.queries.dir.as_deref()).map_err(library_failure)?;
     let given = library::parse_param_arguments(&args.params).map_err(library_failure)?;
-    let querying = Querying::open(&args.warehouse, &args.governance, config)?;
+    let querying = Querying::open(&args.warehouse, &args.cluster, &args.governance, config)?;
     let tables = querying.registered.names();
     let names: Vec<String> = if !args.queries_shown.is_empty() {
         args.queries_shown.clone()

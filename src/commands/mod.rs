@@ -1,6 +1,8 @@
 //! One file per subcommand; each turns parsed arguments into calls on the library and sorts
 //! failures into the user's (exit 1) and the machine's (exit 2).
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod dashboard;
 mod ddl;
 mod generate;
@@ -61,6 +63,10 @@ pub fn execute(cli: Cli) -> ExitCode {
             Command::Dashboard(args) => dashboard::run(args, &config, quiet),
             Command::Ddl(args) => ddl::run(args, &config),
             Command::Generate(args) => generate::run(args, quiet),
+            #[cfg(feature = "cluster")]
+            Command::Scheduler(args) => cluster::scheduler(args),
+            #[cfg(feature = "cluster")]
+            Command::Executor(args) => cluster::executor(args),
         },
     };
     match result {

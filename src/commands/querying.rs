@@ -15,7 +15,7 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
 use crate::catalog::{self, CatalogError, Registered};
-use crate::cli::{GovernanceArgs, QueryOptions, WarehouseArg};
+use crate::cli::{ClusterArg, GovernanceArgs, QueryOptions, WarehouseArg};
 use crate::config::Config;
 use crate::output::governance::{self, DryRun};
 use crate::output::results::ResultError;
@@ -33,12 +33,19 @@ const DEFAULT_REUSE_MAX_AGE: Duration = Duration::from_secs(3600);
 /// The largest result kept in memory to be stored.
 const MAX_KEPT: usize = 64 << 20;
 
+/// How many parts a query's scans are split into on a cluster when `[cluster] partitions`
+/// does not say: two executors of four cores each.
+const DEFAULT_CLUSTER_PARTITIONS: usize = 8;
+
 /// A warehouse's tables registered for queries, and the rules they run under.
 pub struct Querying {
     pub ctx: SessionContext,
     pub registered: Registered,
     pub policy: Policy,
     pub runtime: tokio::runtime::Runtime,
+    /// Where queries run when not here.
+    #[cfg(feature = "cluster")]
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 /// Where a query's rows go.
@@ -66,18 +73,89 @@ pub struct Answered {
 impl Querying {
     pub fn open(
         warehouse: &WarehouseArg,
+        cluster: &ClusterArg,
         governance: &GovernanceArgs,
         config: &Config,
     ) -> Result<Querying, Failure> {
+        let address = match cluster.cluster.as_deref().or(config.cluster.address.as_deref()) {
+            Some("local") | None => None,
+            Some(address) => Some(address),
+        };
+        #[cfg(not(feature = "cluster"))]
+        if let Some(address) = address {
+            return Err(Failure::user(anyhow::anyhow!(
+                "cannot run on the cluster at {address}: this logq was built without cluster mode"
+            ))
+            .with_hint("build it with `cargo build --release --features cluster`"));
+        }
+        #[cfg(feature = "cluster")]
+        let cluster =
+            address.map(crate::cluster::Cluster::new).transpose().map_err(Failure::user)?;
         let location = warehouse.resolve(config.warehouse.as_ref()).map_err(Failure::user)?;
         let warehouse = Warehouse::open(&location).map_err(super::warehouse_failure)?;
-        let ctx = query::session();
-        let registered = catalog::register_warehouse(&ctx, &warehouse).map_err(catalog_failure)?;
+        let ctx = match address {
+            // Planned here for as many tasks as the cluster runs at once.
+            Some(_) => query::session_for(
+                config.cluster.partitions.unwrap_or(DEFAULT_CLUSTER_PARTITIONS),
+                query::Runs::OnCluster,
+            ),
+            None => query::session(),
+        };
+        let order = match address {
+            Some(_) => catalog::FileOrder::Unstated,
+            None => catalog::FileOrder::EventTime,
+        };
+        let registered =
+            catalog::register_warehouse(&ctx, &warehouse, order).map_err(catalog_failure)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(Failure::internal)?;
-        Ok(Querying { ctx, registered, policy: policy(governance, config), runtime })
+        Ok(Querying {
+            ctx,
+            registered,
+            policy: policy(governance, config),
+            runtime,
+            #[cfg(feature = "cluster")]
+            cluster,
+        })
+    }
+
+    /// Starts `prepared` here, or submits it to the cluster and waits for the cluster to
+    /// finish it; the stream then reads the result.
+    async fn start(
+        &self,
+        prepared: &query::Prepared,
+        names: &[String],
+    ) -> Result<(SendableRecordBatchStream, Option<String>), Failure> {
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = &self.cluster {
+            let config = self.ctx.state().config().clone();
+            let job = cluster
+                .run(prepared.physical.clone(), &config)
+                .await
+                .map_err(|e| cluster_failure(e, cluster))?;
+            return Ok((job.result, Some(job.id)));
+        }
+        let stream = prepared.execute(&self.ctx).map_err(|e| query_failure(e, names))?;
+        Ok((stream, None))
+    }
+
+    /// What the cluster's executors read for `job`, or `None` (with a warning) if the
+    /// scheduler cannot say.
+    async fn scanned_on_cluster(&self, job: &str) -> Option<u64> {
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = &self.cluster {
+            return match cluster.bytes_scanned(job).await {
+                Ok(bytes) => Some(bytes),
+                Err(error) => {
+                    tracing::warn!(%job, %error, "no scan metrics from the cluster");
+                    None
+                }
+            };
+        }
+        let _ = job;
+        None
     }
 
     /// Answers `sql` with `params` bound: from a stored result if one may, else priced,
@@ -141,7 +219,7 @@ impl Querying {
             fetched.limit_to(bytes_before.saturating_add(cap));
         }
 
-        let stream = prepared.execute(&self.ctx).map_err(|e| query_failure(e, &names))?;
+        let (stream, job) = self.start(&prepared, &names).await?;
         let schema = stream.schema();
         let key = reuse.key().cloned();
         let kept = Arc::new(Mutex::new(Some(Vec::new())));
@@ -155,8 +233,18 @@ impl Querying {
         fetched.limit_to(u64::MAX);
         let rows = rows?;
         let batches = kept.lock().expect("no panics holding the kept batches").take();
-        let bytes = fetched.bytes() - bytes_before;
-        let files = fetched.files() - files_before;
+        let mut bytes = fetched.bytes() - bytes_before;
+        let mut files = fetched.files() - files_before;
+        let on_cluster = match &job {
+            Some(job) => {
+                // Here only footers were read; the executors read the rest.
+                let scanned = self.scanned_on_cluster(job).await;
+                bytes += scanned.unwrap_or(0);
+                files = prepared.scans.input_files().len();
+                Some((job.as_str(), scanned.is_some()))
+            }
+            None => None,
+        };
         if let (Some(key), Some(batches)) = (&key, &batches) {
             let stored = Stored {
                 created_ms: chrono::Utc::now().timestamp_millis(),
@@ -169,7 +257,19 @@ impl Querying {
         }
         let estimated = Some((estimate.bytes() + footers, estimate.repeats));
         let requests = fetched.requests() - requests_before;
-        let footer = governance::footer(rows, started.elapsed(), bytes, requests, files, estimated);
+        let footer = match on_cluster {
+            Some((job, measured)) => governance::cluster_footer(
+                rows,
+                started.elapsed(),
+                bytes,
+                footers,
+                files,
+                estimated,
+                job,
+                measured,
+            ),
+            None => governance::footer(rows, started.elapsed(), bytes, requests, files, estimated),
+        };
         Ok(Some(Answered {
             schema,
             batches: if matches!(sink, Sink::Keep) {
@@ -193,7 +293,8 @@ pub fn print_answer(
     params: &[(String, ScalarValue)],
     quiet: bool,
 ) -> Result<(), Failure> {
-    let querying = Querying::open(&options.warehouse, &options.governance, config)?;
+    let querying =
+        Querying::open(&options.warehouse, &options.cluster, &options.governance, config)?;
     let sink = Sink::Print(options.format);
     let answered =
         querying.runtime.block_on(querying.answer(sql, params, sink, options.dry_run))?;
@@ -314,6 +415,43 @@ fn cap_crossed(error: &DataFusionError) -> Option<&CapCrossed> {
         cause = e.source();
     }
     None
+}
+
+/// The cluster could not run a query: unreachable, refused, or failed there.
+#[cfg(feature = "cluster")]
+fn cluster_failure(
+    error: crate::cluster::ClusterError,
+    cluster: &crate::cluster::Cluster,
+) -> Failure {
+    use crate::cluster::ClusterError;
+    let hint = match &error {
+        ClusterError::Unreachable { .. } => Some(format!(
+            "start a scheduler (logq scheduler) and executors (logq executor) first, or run \
+             here with --cluster local; tried {}",
+            cluster.url()
+        )),
+        ClusterError::Failed { .. } => Some(
+            "nothing was printed and no result was stored; if an executor was lost, its tasks \
+             were tried again elsewhere up to `logq scheduler --task-max-failures` times, and \
+             running the query again may succeed; the executors' logs say more"
+                .to_owned(),
+        ),
+        ClusterError::Unsupported(_) => Some(
+            "write NOT IN (subquery) as NOT EXISTS (subquery) or an outer join on a \
+             non-equality condition as an equi-join where you can, or run it here with \
+             --cluster local"
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    let failure = match error {
+        ClusterError::Address(_) | ClusterError::Unsupported(_) => Failure::user(error),
+        _ => Failure::internal(error),
+    };
+    match hint {
+        Some(hint) => failure.with_hint(hint),
+        None => failure,
+    }
 }
 
 fn catalog_failure(error: CatalogError) -> Failure {

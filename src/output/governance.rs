@@ -46,6 +46,39 @@ pub fn footer(
     )
 }
 
+/// The footer of a query that ran on a cluster: `bytes` are what its executors' scans read
+/// (when the scheduler had their metrics, `measured`) and the `footers` read here to plan it.
+#[allow(clippy::too_many_arguments)]
+pub fn cluster_footer(
+    rows: u64,
+    elapsed: Duration,
+    bytes: u64,
+    footers: u64,
+    files: usize,
+    estimated: Option<(u64, bool)>,
+    job: &str,
+    measured: bool,
+) -> String {
+    let estimated = match estimated {
+        Some((bytes, at_least)) => format!(
+            " (estimated {}{} before submitting)",
+            if at_least { "at least " } else { "" },
+            human_bytes(bytes)
+        ),
+        None => String::new(),
+    };
+    let scanned = if measured { "" } else { " (the executors' share unknown)" };
+    format!(
+        "{rows} rows in {:.3} s on the cluster (job {job}); {} fetched from storage{scanned}, \
+         {} of it footers read here, from {files} files{estimated}; Athena would bill ${:.5} \
+         for that scan",
+        elapsed.as_secs_f64(),
+        human_bytes(bytes),
+        human_bytes(footers),
+        athena_cost_usd(bytes)
+    )
+}
+
 /// The footer of a query answered from a stored result.
 pub fn reused_footer(rows: u64, elapsed: Duration, stored: &Stored) -> String {
     format!(

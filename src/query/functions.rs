@@ -12,17 +12,19 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, make_array};
 use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
     Signature,
 };
-use datafusion::prelude::SessionContext;
 
-/// Registers logq's functions in `ctx`, over DataFusion's of the same name.
-pub fn register(ctx: &SessionContext) {
+/// Registers logq's functions in `registry`, over DataFusion's of the same name.
+pub fn register(registry: &mut dyn FunctionRegistry) {
     let inner = datafusion::functions::datetime::date_trunc();
-    ctx.register_udf(ScalarUDF::new_from_impl(UtcDateTrunc { inner }));
+    registry
+        .register_udf(Arc::new(ScalarUDF::new_from_impl(UtcDateTrunc { inner })))
+        .expect("date_trunc replaces DataFusion's in a fresh registry");
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -124,7 +126,7 @@ mod tests {
 
     #[tokio::test]
     async fn utc_timestamps_truncate_as_datafusion_truncates_them() {
-        let ctx = SessionContext::new();
+        let mut ctx = SessionContext::new();
         let values = "SELECT arrow_cast(column1, 'Timestamp(Microsecond, Some(\"UTC\"))') AS t \
                       FROM (VALUES ('2026-11-02T05:47:13.25Z'), ('2024-02-29T23:59:59.999999Z'), \
                       ('1969-12-31T23:30:00Z'), (NULL))";
@@ -135,7 +137,7 @@ mod tests {
                 .join(", ")
         );
         let builtin = ctx.sql(&query).await.unwrap().collect().await.unwrap();
-        super::register(&ctx);
+        super::register(&mut ctx);
         let ours = ctx.sql(&query).await.unwrap().collect().await.unwrap();
         assert_eq!(ours, builtin);
         let text = arrow::util::pretty::pretty_format_batches(&ours).unwrap().to_string();

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::{FunctionRegistry, SendableRecordBatchStream};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
@@ -37,7 +37,21 @@ const METADATA_CACHE_BYTES: usize = 512 << 20;
 
 /// A session with logq's settings, before any table is registered.
 pub fn session() -> SessionContext {
-    let threads = std::thread::available_parallelism().map_or(2, usize::from);
+    session_for(std::thread::available_parallelism().map_or(2, usize::from), Runs::Here)
+}
+
+/// Where a session's plans run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    Here,
+    /// On a Ballista cluster, whose scheduler takes the plan apart into stages.
+    OnCluster,
+}
+
+/// [`session`], with scans split into `partitions` parts: as many as there are tasks to
+/// run them at once, here or on a cluster.
+pub fn session_for(partitions: usize, runs: Runs) -> SessionContext {
+    let threads = partitions.max(1);
     let mut config =
         SessionConfig::new().with_target_partitions(threads).with_information_schema(true);
     let options = config.options_mut();
@@ -50,6 +64,15 @@ pub fn session() -> SessionContext {
     // Footers are read exactly (the 8-byte tail, then the footer), never a guessed tail
     // that could take in data pages.
     options.execution.parquet.metadata_size_hint = None;
+    if runs == Runs::OnCluster {
+        // Dynamic filters tie a join's build side to its probe side's scan within one
+        // process; Ballista's scheduler re-plans joins across stages and cannot move a
+        // join whose filter is built, so cluster plans go without them.
+        options.optimizer.enable_dynamic_filter_pushdown = false;
+        options.optimizer.enable_join_dynamic_filter_pushdown = false;
+        options.optimizer.enable_topk_dynamic_filter_pushdown = false;
+        options.optimizer.enable_aggregate_dynamic_filter_pushdown = false;
+    }
     // Every footer the estimate reads must still be cached when the query runs, or the query
     // reads it again and fetches more than was estimated.
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
@@ -57,10 +80,16 @@ pub fn session() -> SessionContext {
         .build_arc()
         .expect("a runtime with default settings builds");
     let mut ctx = SessionContext::new_with_config_rt(config, runtime);
-    datafusion_functions_json::register_all(&mut ctx)
-        .expect("the JSON functions register in a fresh session");
-    functions::register(&ctx);
+    register_functions(&mut ctx);
     ctx
+}
+
+/// Adds the functions logq has beyond DataFusion's to `registry`: a session here, or a
+/// cluster's scheduler and executors, which must know every function a plan names.
+pub fn register_functions(registry: &mut dyn FunctionRegistry) {
+    datafusion_functions_json::register_all(registry)
+        .expect("the JSON functions register in a fresh session");
+    functions::register(registry);
 }
 
 /// A query planned down to the files it reads, not yet run.

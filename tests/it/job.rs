@@ -288,8 +288,13 @@ fn a_query_planned_before_a_compaction_still_reads_the_files_it_planned() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let ctx = logq::query::session();
-    logq::catalog::register_warehouse(&ctx, &logq::warehouse::Warehouse::new(warehouse.path()))
-        .unwrap();
+    let order = logq::catalog::FileOrder::EventTime;
+    logq::catalog::register_warehouse(
+        &ctx,
+        &logq::warehouse::Warehouse::new(warehouse.path()),
+        order,
+    )
+    .unwrap();
     // Compaction commits and moves the files this session's snapshot names to the trash.
     let run = logq(&["compact", "--warehouse", warehouse.path().to_str().unwrap()]).ok();
     assert!(run.stderr.contains("compacted"), "{}", run.stderr);

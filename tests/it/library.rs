@@ -258,7 +258,7 @@ fn athena_ddl_and_an_independent_reader_see_the_warehouse_as_logq_does() {
 }
 
 /// The fixture tables the query oracle reads (legacy CloudFront only).
-fn oracle_tables() -> &'static Path {
+pub fn oracle_tables() -> &'static Path {
     static WAREHOUSE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     WAREHOUSE
         .get_or_init(|| {
@@ -272,7 +272,7 @@ fn oracle_tables() -> &'static Path {
 }
 
 /// Equal as answers: numbers to 1e-9, times as instants, the rest exactly.
-fn same(ours: &Value, theirs: &Value) -> bool {
+pub fn same(ours: &Value, theirs: &Value) -> bool {
     match (ours, theirs) {
         (Value::Number(a), Value::Number(b)) => {
             let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());

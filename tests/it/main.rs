@@ -2,6 +2,8 @@
 //! third-party corpus or generated logs, and compares exact answers with those the
 //! independent oracle (`fixtures/oracle.py`) computed into `fixtures/expected.json`.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod corpus;
 mod formats;
 mod governance;

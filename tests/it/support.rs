@@ -184,9 +184,15 @@ pub fn summary_counts(stderr: &str) -> (u64, u64, u64, u64) {
 /// The bytes a `logq sql` footer (or the part of it from the byte count on) says were
 /// fetched from storage: `… 41.3 KiB fetched from storage in 9 requests …`.
 pub fn fetched_bytes(footer: &str) -> f64 {
+    bytes_before(footer, "fetched")
+}
+
+/// The size written just before the first `word` of the footer's line:
+/// `… 41.3 KiB <word> …`.
+pub fn bytes_before(footer: &str, word: &str) -> f64 {
     let line = footer.lines().find(|l| l.contains("fetched from storage")).expect(footer);
     let words: Vec<&str> = line.split_whitespace().collect();
-    let at = words.iter().position(|w| *w == "fetched").unwrap();
+    let at = words.iter().position(|w| *w == word).unwrap();
     let unit = match words[at - 1] {
         "B" => 1.0,
         "KiB" => 1024.0,
