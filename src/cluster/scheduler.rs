@@ -7,8 +7,13 @@ use ballista_core::utils::default_session_builder;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
-use datafusion::execution::SessionState;
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::SessionConfig;
+use object_store::ObjectStore;
+use object_store::memory::InMemory;
+use url::Url;
 
 use crate::cli::SchedulerArgs;
 
@@ -36,9 +41,47 @@ pub async fn run(args: &SchedulerArgs) -> anyhow::Result<()> {
 }
 
 /// A session for one job: Ballista's, with logq's functions, which the plans it receives
-/// name.
+/// name, and a store for every bucket they name.
 fn session_state(config: SessionConfig) -> datafusion::error::Result<SessionState> {
-    let mut state = default_session_builder(config)?;
+    let state = default_session_builder(config)?;
+    let registry: Arc<dyn ObjectStoreRegistry> = Arc::new(NamesOnly::default());
+    let runtime = RuntimeEnvBuilder::from_runtime_env(state.runtime_env())
+        .with_object_store_registry(registry)
+        .build_arc()?;
+    let mut state = SessionStateBuilder::new_from_existing(state).with_runtime_env(runtime).build();
     crate::query::register_functions(&mut state);
     Ok(state)
+}
+
+/// The scheduler decodes plans that name `s3://` buckets but reads none of their files,
+/// and holds no credentials: each bucket is known by an empty store, so decoding finds one
+/// and any read would find nothing.
+#[derive(Debug, Default)]
+struct NamesOnly {
+    known: DefaultObjectStoreRegistry,
+}
+
+impl ObjectStoreRegistry for NamesOnly {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.known.register_store(url, store)
+    }
+
+    fn deregister_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        self.known.deregister_store(url)
+    }
+
+    fn get_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        self.known.get_store(url).or_else(|missing| {
+            if url.scheme() != "s3" {
+                return Err(missing);
+            }
+            let empty: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+            self.known.register_store(url, empty.clone());
+            Ok(empty)
+        })
+    }
 }

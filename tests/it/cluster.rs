@@ -13,8 +13,8 @@ use crate::library::{oracle_tables, same};
 use crate::support::*;
 
 /// A scheduler and its executors, stopped when dropped (a failing test included).
-struct TestCluster {
-    address: String,
+pub struct TestCluster {
+    pub address: String,
     scheduler: Child,
     executors: Vec<Child>,
     logs: tempfile::TempDir,
@@ -45,6 +45,11 @@ impl TestCluster {
     /// A scheduler that gives up on a silent executor after 3 s, and `executors` executors
     /// of 2 task slots each, their reads delayed by `read_delay_ms`.
     fn start(executors: usize, read_delay_ms: u64) -> TestCluster {
+        TestCluster::start_with(executors, read_delay_ms, &[])
+    }
+
+    /// [`TestCluster::start`], the executors with `env` set (credentials, an endpoint).
+    pub fn start_with(executors: usize, read_delay_ms: u64, env: &[(&str, &str)]) -> TestCluster {
         let logs = scratch();
         let dir = logs.path().to_owned();
         let port = free_port();
@@ -55,6 +60,7 @@ impl TestCluster {
                 .args(args)
                 .env("LOGQ_LOG", "info")
                 .env("LOGQ_EXECUTOR_READ_DELAY_MS", read_delay_ms.to_string())
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(log);
             command.spawn().expect("logq starts")

@@ -356,6 +356,31 @@ fn a_warehouse_on_s3_holds_and_answers_exactly_what_one_on_disk_does() {
     assert_eq!(s3.query(&warehouse, BY_DAY).0, rows);
 }
 
+#[cfg(feature = "cluster")]
+#[test]
+fn a_cluster_reads_a_warehouse_on_s3_and_answers_as_a_local_run_does() {
+    let Some(s3) = S3Test::new() else { return };
+    upload_folder(&s3.endpoint, &s3.bucket, "raw/cf", &fixtures("cloudfront"));
+    let (source, warehouse) = (s3.url("raw/cf"), s3.url("wh"));
+    let partition = ["partition", "--format", "cloudfront", "--source", &source];
+    s3.logq(&[&partition[..], &["--warehouse", &warehouse]].concat(), &[]).ok();
+
+    // The executors open the bucket with their own AWS settings; the scheduler has none.
+    let cluster = crate::cluster::TestCluster::start_with(2, 0, &s3_env(&s3.endpoint));
+    let top_clients = "SELECT c_ip, count(*) AS n, sum(sc_bytes) AS bytes FROM cloudfront \
+                       GROUP BY c_ip ORDER BY n DESC, c_ip";
+    for sql in [BY_DAY, top_clients] {
+        let here = s3
+            .logq(&["sql", "--warehouse", &warehouse, "--format", "json", "--no-reuse", sql], &[]);
+        let args = ["sql", "--warehouse", &warehouse, "--format", "json", "--no-reuse"];
+        let there = s3.logq(&[&args[..], &["--cluster", &cluster.address, sql]].concat(), &[]).ok();
+        assert_eq!(there.stdout, here.ok().stdout, "{sql}");
+        assert!(there.stderr.contains("on the cluster (job "), "{}", there.stderr);
+        assert!(fetched_bytes(&there.stderr) > 0.0, "{}", there.stderr);
+        assert!(!there.stderr.contains(SECRET), "{}", there.stderr);
+    }
+}
+
 #[test]
 fn compaction_on_s3_merges_committed_files_and_keeps_every_row() {
     let Some(s3) = S3Test::new() else { return };
