@@ -221,6 +221,26 @@ fn the_cluster_answers_every_saved_and_ad_hoc_query_as_a_local_run_does() {
             want["rows"]
         );
     }
+    // The dashboard's panels, made on the cluster, hold the rows a local dashboard holds.
+    let panels = |cluster_args: &[&str]| -> Vec<(Value, Value)> {
+        let dir = scratch();
+        let html = dir.path().join("dashboard.html");
+        let mut args = vec!["dashboard", "--warehouse", wh, "--out", html.to_str().unwrap()];
+        args.extend(["--param", "since=2026-10-01", "--param", "until=2026-12-01"]);
+        args.extend(cluster_args);
+        logq(&args).ok();
+        let text = std::fs::read_to_string(&html).unwrap();
+        let data = text.split("<script type=\"application/json\" id=\"data\">").nth(1).unwrap();
+        let data = data.split("</script>").next().unwrap().replace("<\\/", "</");
+        let page: Value = serde_json::from_str(&data).unwrap();
+        let panels = page["panels"].as_array().unwrap();
+        panels.iter().map(|p| (p["name"].clone(), p["rows"].clone())).collect()
+    };
+    let here = panels(&["--no-reuse"]);
+    let there = panels(&["--no-reuse", "--cluster", &cluster.address]);
+    assert!(here.len() > 3 && here.iter().all(|(_, rows)| rows.is_array()), "{here:?}");
+    assert_eq!(there, here);
+
     // Both executors took part.
     for n in 0..2 {
         let log = cluster.log(&format!("executor-{n}.log"));
