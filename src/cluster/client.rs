@@ -16,8 +16,8 @@ use ballista_core::serde::protobuf::get_job_status_result::FlightProxy;
 use ballista_core::serde::protobuf::operator_metric::Metric;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{
-    CancelJobParams, ExecuteQueryParams, GetJobMetricsParams, GetJobStatusParams, KeyValuePair,
-    PartitionLocation, SuccessfulJob, job_status,
+    ExecuteQueryParams, GetJobMetricsParams, GetJobStatusParams, KeyValuePair, PartitionLocation,
+    SuccessfulJob, job_status,
 };
 use ballista_core::utils::{GrpcClientConfig, create_grpc_client_endpoint};
 use datafusion::error::DataFusionError;
@@ -195,20 +195,6 @@ impl Cluster {
             })
             .sum();
         Ok(bytes)
-    }
-
-    /// Asks the scheduler to stop `job`; a failure to ask is only logged.
-    pub async fn cancel(&self, job: &str) {
-        let cancelled = async {
-            self.scheduler()
-                .await?
-                .cancel_job(CancelJobParams { job_id: job.to_owned() })
-                .await
-                .map_err(|e| self.rpc(e))
-        };
-        if let Err(error) = cancelled.await {
-            tracing::warn!(%job, %error, "could not cancel the job");
-        }
     }
 }
 
