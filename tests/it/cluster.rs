@@ -284,30 +284,17 @@ fn the_cluster_is_governed_as_a_local_run_is() {
         "SELECT count(*) FROM alb WHERE client_ip NOT IN (SELECT client_ip FROM waf)",
         "SELECT count(*) FROM alb a LEFT JOIN waf w ON a.client_ip < w.client_ip",
     ] {
+        let on = |cluster: &str| {
+            let args = ["sql", wrong_on_ballista, "--warehouse", warehouse, "--no-reuse"];
+            logq(&[&args[..], &["--cluster", cluster]].concat())
+        };
         let before = jobs();
-        let run = logq(&[
-            "sql",
-            wrong_on_ballista,
-            "--warehouse",
-            warehouse,
-            "--no-reuse",
-            "--cluster",
-            &cluster.address,
-        ]);
+        let run = on(&cluster.address);
         assert_eq!(run.code, 1, "{}", run.stderr);
         assert!(run.stderr.contains("cannot run on the cluster"), "{}", run.stderr);
         assert!(run.stderr.contains("--cluster local"), "{}", run.stderr);
         assert_eq!(jobs(), before);
-        let here = logq(&[
-            "sql",
-            wrong_on_ballista,
-            "--warehouse",
-            warehouse,
-            "--no-reuse",
-            "--cluster",
-            "local",
-        ]);
-        here.ok();
+        on("local").ok();
     }
 
     // An unreachable scheduler is a clear failure, not a hang.
