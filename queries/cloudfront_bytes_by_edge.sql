@@ -1,5 +1,5 @@
 -- title: CloudFront bytes out by edge location and region
--- description: Bytes served per edge location, its pricing region (from the airport code the location starts with), and the transfer price of that region's first-10-TB tier. Standard logs carry no viewer country; the edge location is the nearest thing.
+-- description: Bytes served per edge location, its pricing region (from the airport code the location starts with), and the transfer price of that region's first-10-TB tier. For the viewer's own country, see cloudfront_bytes_by_country.
 -- tables: cloudfront
 -- param: since timestamp = -7d | start of the range (inclusive)
 -- param: until timestamp = now | end of the range (exclusive)

@@ -94,6 +94,13 @@ pub enum FileOrder {
     Unstated,
 }
 
+/// Whether `provider` is one of the warehouse's tables, as [`register_warehouse`] registers
+/// them (not a table function or an `information_schema` view, whose rows come from
+/// elsewhere).
+pub fn is_warehouse_table(provider: &dyn datafusion::catalog::TableProvider) -> bool {
+    provider.downcast_ref::<time::DayPruned>().is_some()
+}
+
 /// Registers every table of `warehouse`'s current snapshot.
 pub fn register_warehouse(
     ctx: &SessionContext,

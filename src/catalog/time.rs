@@ -183,15 +183,22 @@ fn time_of(expr: &Expr) -> Option<TimeOf> {
     }
 }
 
+/// A cast keeps a time's instant only between UTC and zone-less timestamps: `event_time` is
+/// UTC, and Arrow reads a zone-less time cast to a zone as that zone's wall clock, which
+/// moves it (and a date or a truncation taken in another zone has other day boundaries).
 fn cast_of(expr: &Expr, to: &DataType) -> Option<TimeOf> {
     let inner = time_of(expr)?;
     match to {
-        DataType::Timestamp(..) => Some(inner),
+        DataType::Timestamp(_, zone) if zone.as_deref().is_none_or(is_utc) => Some(inner),
         DataType::Date32 | DataType::Date64 if inner.step_micros == 1 => {
             Some(TimeOf { step_micros: DAY_MICROS })
         }
         _ => None,
     }
+}
+
+fn is_utc(zone: &str) -> bool {
+    matches!(zone, "UTC" | "utc" | "Z" | "+00:00" | "+0000" | "Etc/UTC")
 }
 
 /// A timestamp or date literal in microseconds since the epoch (UTC).
@@ -268,6 +275,23 @@ mod tests {
         assert_eq!(
             derived(hour.lt_eq(at("2026-11-02T23:00:00Z"))),
             ["dt <= Date32(\"2026-11-02\")"]
+        );
+    }
+
+    #[test]
+    fn times_moved_into_another_zone_bound_nothing() {
+        use arrow::datatypes::TimeUnit::Microsecond;
+        let zoned = |zone: &str| {
+            let naive = cast(col(EVENT_TIME_COLUMN), DataType::Timestamp(Microsecond, None));
+            cast(naive, DataType::Timestamp(Microsecond, Some(zone.into())))
+        };
+        // Its New York date starts five hours after the UTC one: no UTC day bound holds.
+        let ny_date = cast(zoned("America/New_York"), DataType::Date32);
+        assert!(derived(ny_date.eq(lit(ScalarValue::Date32(Some(20_759))))).is_empty());
+        assert!(derived(zoned("+05:00").gt_eq(at("2026-11-02T05:00:00Z"))).is_empty());
+        assert_eq!(
+            derived(zoned("UTC").gt_eq(at("2026-11-02T05:00:00Z"))),
+            ["dt >= Date32(\"2026-11-02\")"]
         );
     }
 }

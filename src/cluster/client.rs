@@ -48,7 +48,7 @@ pub enum ClusterError {
     #[error("the query failed on the cluster (job {job}): {message}")]
     Failed { job: String, message: String },
     #[error("this query cannot run on the cluster: {0}")]
-    Unsupported(String),
+    Unsupported(super::stages::Unsupported),
     #[error("cannot send the plan to the cluster")]
     Plan(#[source] DataFusionError),
     #[error("cannot read the result of job {job} from executor {executor}")]

@@ -1,5 +1,7 @@
 //! Which plans made for one process a Ballista cluster answers correctly.
 //!
+//! A recursive query cannot be sent at all: Ballista 55 has no encoding for its operator.
+//!
 //! A join that collects its left side once and streams its right side in partitions (a
 //! nested loop join, or DataFusion's null-aware hash join for `NOT IN (subquery)`) shares,
 //! within one process, which left rows any partition matched, so the left rows that must
@@ -19,34 +21,57 @@ use datafusion::common::JoinType;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::joins::{HashJoinExec, NestedLoopJoinExec};
+use datafusion::physical_plan::recursive_query::RecursiveQueryExec;
+
+/// Why a plan cannot go to the cluster, and what the user can do instead.
+#[derive(Debug)]
+pub struct Unsupported {
+    pub why: String,
+    pub hint: &'static str,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
 
 /// Fails with what makes `plan` unsafe to cut into Ballista's stages, if anything does.
-pub fn check(plan: &Arc<dyn ExecutionPlan>) -> Result<(), String> {
-    let mut unsafe_join = None;
-    plan.apply(|node| {
-        if let Some(join) = node.downcast_ref::<HashJoinExec>()
-            && join.null_aware
-        {
-            unsafe_join = Some("a NOT IN (subquery)".to_owned());
-        } else if let Some(join) = node.downcast_ref::<NestedLoopJoinExec>()
-            && !rows_come_from_the_right(*join.join_type())
-        {
-            unsafe_join =
-                Some(format!("a {} join on a condition other than equality", join.join_type()));
-        }
-        Ok(if unsafe_join.is_some() {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
+pub fn check(plan: &Arc<dyn ExecutionPlan>) -> Result<(), Unsupported> {
+    let mut found = None;
+    let _ = plan.apply(|node| {
+        found = unsupported(node.as_ref());
+        Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found.map_or(Ok(()), Err)
+}
+
+fn unsupported(node: &dyn ExecutionPlan) -> Option<Unsupported> {
+    let wrong_join = |join: String| Unsupported {
+        why: format!(
+            "it has {join}, which Ballista 55 answers wrongly when it splits the join across tasks"
+        ),
+        hint: "write NOT IN (subquery) as NOT EXISTS (subquery) or an outer join on a \
+               non-equality condition as an equi-join where you can, or run it here with \
+               --cluster local",
+    };
+    if node.downcast_ref::<RecursiveQueryExec>().is_some() {
+        Some(Unsupported {
+            why: "it is recursive (WITH RECURSIVE), which Ballista 55 cannot send to its \
+                  executors"
+                .to_owned(),
+            hint: "run it here with --cluster local",
         })
-    })
-    .map_err(|e| e.to_string())?;
-    match unsafe_join {
-        Some(join) => Err(format!(
-            "it has {join}, which Ballista 55 answers wrongly when it splits the join across \
-             tasks"
-        )),
-        None => Ok(()),
+    } else if let Some(join) = node.downcast_ref::<HashJoinExec>()
+        && join.null_aware
+    {
+        Some(wrong_join("a NOT IN (subquery)".to_owned()))
+    } else if let Some(join) = node.downcast_ref::<NestedLoopJoinExec>()
+        && !rows_come_from_the_right(*join.join_type())
+    {
+        Some(wrong_join(format!("a {} join on a condition other than equality", join.join_type())))
+    } else {
+        None
     }
 }
 

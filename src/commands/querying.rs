@@ -171,7 +171,7 @@ impl Querying {
         let started = Instant::now();
         let names = self.registered.names();
         let fetched = &self.registered.fetched;
-        let (bytes_before, files_before) = (fetched.bytes(), fetched.files());
+        let bytes_before = fetched.bytes();
         let requests_before = fetched.requests();
         let prepared =
             query::prepare(&self.ctx, sql, params).await.map_err(|e| query_failure(e, &names))?;
@@ -234,13 +234,14 @@ impl Querying {
         let rows = rows?;
         let batches = kept.lock().expect("no panics holding the kept batches").take();
         let mut bytes = fetched.bytes() - bytes_before;
-        let mut files = fetched.files() - files_before;
+        // Every file the plan names is read, if only its footer (by the estimate, or from
+        // the footer cache when an earlier panel of a dashboard read it).
+        let files = prepared.scans.input_files().len();
         let on_cluster = match &job {
             Some(job) => {
                 // Here only footers were read; the executors read the rest.
                 let scanned = self.scanned_on_cluster(job).await;
                 bytes += scanned.unwrap_or(0);
-                files = prepared.scans.input_files().len();
                 Some((job.as_str(), scanned.is_some()))
             }
             None => None,
@@ -436,12 +437,7 @@ fn cluster_failure(
              running the query again may succeed; the executors' logs say more"
                 .to_owned(),
         ),
-        ClusterError::Unsupported(_) => Some(
-            "write NOT IN (subquery) as NOT EXISTS (subquery) or an outer join on a \
-             non-equality condition as an equi-join where you can, or run it here with \
-             --cluster local"
-                .to_owned(),
-        ),
+        ClusterError::Unsupported(unsupported) => Some(unsupported.hint.to_owned()),
         _ => None,
     };
     let failure = match error {

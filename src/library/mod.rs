@@ -39,6 +39,7 @@ macro_rules! shipped {
 /// The saved queries in `queries/`, by name (each file's name without `.sql`).
 const SHIPPED: &[(&str, &str)] = shipped![
     "alb_errors_by_reason",
+    "cloudfront_bytes_by_country",
     "cloudfront_bytes_by_distribution",
     "cloudfront_bytes_by_edge",
     "cloudfront_bytes_by_path_prefix",
@@ -67,6 +68,7 @@ const SHIPPED: &[(&str, &str)] = shipped![
     "s3_top_objects_by_egress",
     "s3_unusual_agents",
     "waf_blocks_by_country",
+    "waf_blocks_by_country_over_time",
     "waf_blocks_by_ip",
     "waf_blocks_by_rule",
     "waf_counted_not_blocked",

@@ -186,7 +186,7 @@ impl DryRun<'_> {
                 let _ = writeln!(
                     out,
                     "{:<40} {:>12}",
-                    format!("… {} more", rest.len()),
+                    format!("… {} more (--format json lists them all)", rest.len()),
                     human_bytes(bytes)
                 );
             }
@@ -238,6 +238,10 @@ impl DryRun<'_> {
             })).collect::<Vec<_>>(),
             "columns": estimate.columns().iter().map(|(column, bytes)| json!({
                 "column": column, "bytes": bytes,
+            })).collect::<Vec<_>>(),
+            "files": estimate.files.iter().map(|f| json!({
+                "table": f.table, "dt": f.dt, "path": f.path, "row_groups": f.row_groups,
+                "row_groups_kept": f.row_groups_kept, "bytes": f.bytes,
             })).collect::<Vec<_>>(),
         })
     }

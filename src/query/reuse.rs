@@ -30,6 +30,7 @@ use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::source_as_provider;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -85,6 +86,18 @@ pub fn not_reusable(plan: &LogicalPlan) -> Option<String> {
     }
     let mut found = None;
     let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            // The key knows a table by the files it reads; the rows of a table function
+            // (whose arguments the plan's text leaves out) or of information_schema come
+            // from somewhere else.
+            let warehouse = source_as_provider(&scan.source)
+                .is_ok_and(|provider| crate::catalog::is_warehouse_table(provider.as_ref()));
+            if !warehouse {
+                found =
+                    Some(format!("it reads {}, which is not a warehouse table", scan.table_name));
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
         node.apply_expressions(|expr| {
             expr.apply(|e| {
                 if let Expr::ScalarFunction(call) = e
@@ -116,6 +129,17 @@ impl Key {
         field(concat!("logq ", env!("CARGO_PKG_VERSION")).as_bytes());
         field(warehouse.as_bytes());
         field(plan.display_indent_schema().to_string().as_bytes());
+        // The plan's text shows only the first rows of a VALUES list.
+        let _ = plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::Values(values) = node {
+                for row in &values.values {
+                    for value in row {
+                        field(value.to_string().as_bytes());
+                    }
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
         for (path, size) in files {
             field(path.as_bytes());
             field(&size.to_le_bytes());

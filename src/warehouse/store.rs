@@ -38,13 +38,15 @@ pub struct SnapshotStore {
     files: BTreeMap<Path, u64>,
     committed: DateTime<Utc>,
     fetched: Arc<Fetched>,
-    /// Whether to merge nearby ranges into one request (for a remote store, where each
-    /// request costs a round trip; a local file is read range by range).
+    /// Whether to fetch a call's ranges as concurrent requests, one per run of touching
+    /// ranges (for a remote store, where each request costs a round trip; a local file is
+    /// read range by range). Ranges with a gap between them are never merged into one
+    /// request: the gap would be fetched too, and the byte-scan cap counts what is fetched
+    /// against an estimate of the column chunks alone.
     coalesce: bool,
 }
 
-/// Requests made, bytes received and files read through a [`SnapshotStore`], and the most
-/// it may fetch.
+/// Requests made and bytes received through a [`SnapshotStore`], and the most it may fetch.
 #[derive(Debug)]
 pub struct Fetched {
     requests: AtomicU64,
@@ -52,7 +54,6 @@ pub struct Fetched {
     /// Bytes of the reads admitted so far, counted before each read is made.
     admitted: AtomicU64,
     limit: AtomicU64,
-    files: std::sync::Mutex<std::collections::HashSet<Path>>,
 }
 
 impl Default for Fetched {
@@ -62,7 +63,6 @@ impl Default for Fetched {
             bytes: AtomicU64::new(0),
             admitted: AtomicU64::new(0),
             limit: AtomicU64::new(u64::MAX),
-            files: Default::default(),
         }
     }
 }
@@ -101,18 +101,9 @@ impl Fetched {
         Ok(())
     }
 
-    fn add(&self, location: &Path, bytes: u64) {
+    fn add(&self, bytes: u64) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        let mut files = self.files.lock().expect("no panics holding the file set");
-        if !files.contains(location) {
-            files.insert(location.clone());
-        }
-    }
-
-    /// Distinct files read from.
-    pub fn files(&self) -> usize {
-        self.files.lock().expect("no panics holding the file set").len()
     }
 
     pub fn requests(&self) -> u64 {
@@ -171,7 +162,7 @@ impl SnapshotStore {
             .await?;
         if !head {
             tracing::debug!(target: "logq::reads", "read {location} {}..{}", result.range.start, result.range.end);
-            self.fetched.add(location, result.range.end - result.range.start);
+            self.fetched.add(result.range.end - result.range.start);
         }
         Ok(result)
     }
@@ -267,8 +258,7 @@ impl ObjectStore for SnapshotStore {
             self.get_opts_counted(location, options).await?.bytes().await
         };
         if self.coalesce {
-            let gap = object_store::OBJECT_STORE_COALESCE_DEFAULT;
-            return object_store::coalesce_ranges(ranges, fetch, gap).await;
+            return object_store::coalesce_ranges(ranges, fetch, 0).await;
         }
         self.fetched.admit(ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum())?;
         let read =
@@ -278,7 +268,7 @@ impl ObjectStore for SnapshotStore {
             .await?;
         for (range, bytes) in ranges.iter().zip(&read) {
             tracing::debug!(target: "logq::reads", "read {location} {}..{}", range.start, range.end);
-            self.fetched.add(location, bytes.len() as u64);
+            self.fetched.add(bytes.len() as u64);
         }
         Ok(read)
     }

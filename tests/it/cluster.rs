@@ -279,10 +279,13 @@ fn the_cluster_is_governed_as_a_local_run_is() {
     assert!(again.stderr.contains("reused result"), "{}", again.stderr);
     assert_eq!(again.stdout, first.stdout);
 
-    // Joins Ballista would answer wrongly are refused before they are submitted.
+    // Joins Ballista would answer wrongly, and recursion it cannot send to its executors,
+    // are refused before they are submitted.
     for wrong_on_ballista in [
         "SELECT count(*) FROM alb WHERE client_ip NOT IN (SELECT client_ip FROM waf)",
         "SELECT count(*) FROM alb a LEFT JOIN waf w ON a.client_ip < w.client_ip",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT r.n + 1 FROM r, \
+         (SELECT count(*) AS c FROM alb) a WHERE r.n < 3 + a.c * 0) SELECT max(n) FROM r",
     ] {
         let on = |cluster: &str| {
             let args = ["sql", wrong_on_ballista, "--warehouse", warehouse, "--no-reuse"];
@@ -344,11 +347,15 @@ fn an_executor_lost_mid_query_costs_a_retry_or_a_clear_error_never_a_wrong_answe
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(400));
+    let mut query = query;
+    assert!(
+        query.try_wait().unwrap().is_none(),
+        "the query ended before an executor was lost, so nothing was tested"
+    );
     let killed_at = started.elapsed();
     let mut lost = cluster.executors.remove(0);
     lost.kill().unwrap();
     lost.wait().unwrap();
-    let mut query = query;
     while query.try_wait().unwrap().is_none() {
         if started.elapsed() > Duration::from_secs(120) {
             let _ = query.kill();

@@ -234,6 +234,10 @@ fn no_route_gets_a_query_past_the_cap() {
         "INSERT INTO cloudfront SELECT * FROM cloudfront".to_owned(),
         "SET datafusion.execution.target_partitions = 1".to_owned(),
         format!("SELECT * FROM '{file}'"),
+        // Two statements at once, or a prepared one, would run a second plan unpriced.
+        format!("{ALL_BYTES}; {ALL_BYTES}"),
+        "PREPARE p AS SELECT sum(sc_bytes) FROM cloudfront".to_owned(),
+        "EXECUTE p".to_owned(),
     ];
     for statement in &statements {
         let run = sql(warehouse, &capped, statement);
@@ -276,6 +280,10 @@ fn a_dry_run_prices_the_scan_and_reads_no_data() {
     assert_eq!(partitions, ["2026-11-02"], "{report}");
     assert_eq!(report["tables"][0]["table_partitions"], 4);
     assert_eq!(report["tables"][0]["files"], 1);
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{report}");
+    assert!(files[0]["path"].as_str().unwrap().contains("cloudfront/dt=2026-11-02/"), "{report}");
+    assert_eq!(files[0]["bytes"], report["data_bytes"]);
     assert_eq!(report["athena_usd"], 10e6 * 5.0 / 1e12, "the 10 MB minimum");
     let mut columns: Vec<&str> = report["columns"]
         .as_array()
@@ -422,6 +430,38 @@ fn stored_results_age_out_and_can_be_bypassed() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let configured = ["--config", config.to_str().unwrap()];
     assert!(!w.query(BY_DAY, &configured).1, "older than the configured age");
+}
+
+#[test]
+fn a_stored_result_is_keyed_on_everything_its_answer_depends_on() {
+    let w = Reusing::new();
+    // The plan's text shows five rows of a VALUES list; the key has them all.
+    let values = |last: u32| {
+        format!(
+            "SELECT (SELECT sum(x) FROM (VALUES (1), (2), (3), (4), (5), ({last})) v(x)) AS s, \
+             count(*) AS n FROM cloudfront"
+        )
+    };
+    let (six, reused) = w.query(&values(6), &[]);
+    assert!(!reused);
+    assert_eq!(w.query(&values(6), &[]), (six.clone(), true));
+    let (seven, reused) = w.query(&values(7), &[]);
+    assert!(!reused, "another sixth row is another query");
+    assert_ne!(seven, six);
+    assert_eq!(seven, w.fresh(&values(7)));
+
+    // A table function's arguments are not in the plan's text, and information_schema's
+    // rows are not in the warehouse's files: such queries are never stored.
+    let series = |n: u32| format!("SELECT count(*) AS n FROM cloudfront, generate_series(1, {n})");
+    let (three, _) = w.query(&series(3), &[]);
+    let (five, reused) = w.query(&series(5), &[]);
+    assert!(!reused);
+    assert_ne!(three, five);
+    assert!(!w.query(&series(5), &[]).1);
+    let tables = "SELECT (SELECT count(*) FROM information_schema.tables) AS t, \
+                  count(*) AS n FROM cloudfront";
+    assert!(!w.query(tables, &[]).1);
+    assert!(!w.query(tables, &[]).1);
 }
 
 #[test]

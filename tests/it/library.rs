@@ -128,7 +128,7 @@ fn chromium() -> Option<PathBuf> {
         .map(PathBuf::from)
         .into_iter()
         .find(|p| p.exists());
-    if found.is_none() && std::env::var_os("CI").is_some() {
+    if found.is_none() && tools_required() {
         panic!("CI must install Chromium (apt-get install chromium) for the dashboard test");
     }
     found
@@ -236,7 +236,7 @@ fn athena_ddl_and_an_independent_reader_see_the_warehouse_as_logq_does() {
         Command::new("python3").arg("-c").arg(script).arg(warehouse).args(tables).output().unwrap();
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("No module named 'duckdb'") && std::env::var_os("CI").is_none() {
+        if stderr.contains("No module named 'duckdb'") && !tools_required() {
             eprintln!("skipping the DuckDB half: pip install duckdb==2.0.0");
             return;
         }

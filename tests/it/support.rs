@@ -201,3 +201,10 @@ pub fn bytes_before(footer: &str, word: &str) -> f64 {
     };
     words[at - 2].trim_start_matches(';').parse::<f64>().unwrap() * unit
 }
+
+/// Whether a missing test tool (Chromium, DuckDB, the S3 server) fails its test instead of
+/// skipping that half: under `CI`, and wherever `.ci/run` installed them
+/// (`LOGQ_TEST_TOOLS_REQUIRED`).
+pub fn tools_required() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var_os("LOGQ_TEST_TOOLS_REQUIRED").is_some()
+}
