@@ -190,10 +190,18 @@ impl Querying {
             }));
         }
 
-        let estimate =
-            prepared.scans.estimate(&self.ctx).await.map_err(|e| query_failure(e, &names))?;
-        let footers = fetched.bytes() - bytes_before;
         let cap = self.policy.max_bytes_scanned;
+        // The footers the estimate reads count against the cap too: a query over so many
+        // files that their footers alone would cross it is refused while they are read.
+        fetched.cap_reads(if dry_run { None } else { cap });
+        let estimate = prepared.scans.estimate(&self.ctx).await.map_err(|error| {
+            fetched.cap_reads(None);
+            match cap_crossed(&error) {
+                Some(crossed) => footers_over_cap(crossed, prepared.scans.input_files().len()),
+                None => query_failure(error, &names),
+            }
+        })?;
+        let footers = fetched.bytes() - bytes_before;
         if dry_run {
             let report = DryRun {
                 estimate: &estimate,
@@ -212,12 +220,10 @@ impl Querying {
             return Ok(None);
         }
         govern::check_cap(&estimate, footers, cap, &self.registered.tables).map_err(|refused| {
+            fetched.cap_reads(None);
             let hint = refused.hint();
             Failure::user(*refused).with_hint(hint)
         })?;
-        if let Some(cap) = cap {
-            fetched.limit_to(bytes_before.saturating_add(cap));
-        }
 
         let (stream, job) = self.start(&prepared, &names).await?;
         let schema = stream.schema();
@@ -230,9 +236,16 @@ impl Querying {
             Sink::Keep => drain(stream, &names).await,
         };
         // The cap is this query's; the next one (on a dashboard) gets its own.
-        fetched.limit_to(u64::MAX);
+        fetched.cap_reads(None);
         let rows = rows?;
         let batches = kept.lock().expect("no panics holding the kept batches").take();
+        if matches!(sink, Sink::Keep) && batches.is_none() {
+            return Err(Failure::user(anyhow::anyhow!(
+                "its result is over {}, more than a dashboard panel holds",
+                human_bytes(MAX_KEPT as u64)
+            ))
+            .with_hint("aggregate the rows or add a LIMIT"));
+        }
         let mut bytes = fetched.bytes() - bytes_before;
         // Every file the plan names is read, if only its footer (by the estimate, or from
         // the footer cache when an earlier panel of a dashboard read it).
@@ -403,6 +416,22 @@ fn stream_failure(error: DataFusionError, names: &[String]) -> Failure {
     .with_hint(
         "it read more than estimated before it ran, as a recursive query does (it reads its \
          tables once per iteration); bound the recursion or raise --max-bytes-scanned",
+    )
+}
+
+/// A query whose files' footers alone would take it past the cap.
+fn footers_over_cap(crossed: &CapCrossed, files: usize) -> Failure {
+    Failure::user(anyhow::anyhow!(
+        "query refused before reading any data: the footers of the {files} files it would \
+         read come to more than the byte-scan cap of {} by themselves ({} read when the next \
+         footer, of {}, would have crossed it)",
+        human_bytes(crossed.cap),
+        human_bytes(crossed.fetched),
+        human_bytes(crossed.wanted)
+    ))
+    .with_hint(
+        "a filter on event_time or dt reads fewer days and files; or raise --max-bytes-scanned \
+         SIZE (or [query] max_bytes_scanned in logq.toml)",
     )
 }
 

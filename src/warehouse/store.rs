@@ -51,7 +51,7 @@ pub struct SnapshotStore {
 pub struct Fetched {
     requests: AtomicU64,
     bytes: AtomicU64,
-    /// Bytes of the reads admitted so far, counted before each read is made.
+    /// Bytes of the reads admitted since the cap was set, counted before each read is made.
     admitted: AtomicU64,
     limit: AtomicU64,
 }
@@ -80,10 +80,11 @@ pub struct CapCrossed {
 }
 
 impl Fetched {
-    /// From now on, refuses any read that would bring the bytes fetched above `cap`.
-    pub fn limit_to(&self, cap: u64) {
-        self.admitted.store(self.bytes(), Ordering::Relaxed);
-        self.limit.store(cap, Ordering::Relaxed);
+    /// From now on, refuses any read that would bring the bytes fetched from here on above
+    /// `cap`; `None` lifts the limit.
+    pub fn cap_reads(&self, cap: Option<u64>) {
+        self.admitted.store(0, Ordering::Relaxed);
+        self.limit.store(cap.unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Admits a read of `len` bytes, or refuses it if it would cross the limit.
@@ -95,7 +96,7 @@ impl Fetched {
         let before = self.admitted.fetch_add(len, Ordering::Relaxed);
         if before.saturating_add(len) > limit {
             self.admitted.fetch_sub(len, Ordering::Relaxed);
-            let error = CapCrossed { cap: limit, fetched: self.bytes(), wanted: len };
+            let error = CapCrossed { cap: limit, fetched: before, wanted: len };
             return Err(object_store::Error::Generic { store: "logq", source: Box::new(error) });
         }
         Ok(())

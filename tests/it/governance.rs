@@ -133,6 +133,20 @@ fn a_query_over_the_cap_is_refused_having_read_no_data_page() {
     assert_eq!(refused.reads.len(), 4, "{:?}", refused.reads);
     assert_eq!(refused.data_page_reads(), []);
 
+    // A cap smaller than the footers themselves stops the footer reads at the cap.
+    let footers = dry_run(warehouse, "SELECT * FROM cloudfront")["footer_bytes"].as_u64().unwrap();
+    let cap = (footers / 2).to_string();
+    let tiny =
+        sql(warehouse, &["--no-reuse", "--max-bytes-scanned", &cap], "SELECT * FROM cloudfront");
+    assert_eq!(tiny.run.code, 1, "{}", tiny.run.stderr);
+    assert!(
+        tiny.run.stderr.contains("the footers of the 4 files it would read come to more than"),
+        "{}",
+        tiny.run.stderr
+    );
+    assert!(tiny.bytes() <= footers / 2, "{} read under a cap of {cap}", tiny.bytes());
+    assert_eq!(tiny.data_page_reads(), []);
+
     // The same query without a cap does read data pages, so the check above can fail.
     let answered =
         sql(warehouse, &["--no-reuse", "--format", "ndjson"], "SELECT * FROM cloudfront");
