@@ -24,16 +24,11 @@ use datafusion::physical_plan::joins::{HashJoinExec, NestedLoopJoinExec};
 use datafusion::physical_plan::recursive_query::RecursiveQueryExec;
 
 /// Why a plan cannot go to the cluster, and what the user can do instead.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{why}")]
 pub struct Unsupported {
     pub why: String,
     pub hint: &'static str,
-}
-
-impl std::fmt::Display for Unsupported {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.why)
-    }
 }
 
 /// Fails with what makes `plan` unsafe to cut into Ballista's stages, if anything does.
